@@ -28,3 +28,74 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 unit-build: $(UNIT_BINS)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
+
+# ---------------------------------------------------------------- hypervisor image
+HV_CFLAGS := -std=c11 -ffreestanding -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
+             -mgeneral-regs-only -mcmodel=kernel -fno-omit-frame-pointer -fno-tree-loop-distribute-patterns \
+             -fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra -Werror -I. -Iinclude -MMD -MP
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack -T linker.ld
+
+HV_C_SRCS := $(wildcard hv/*.c arch/x86/*.c drivers/*.c)
+HV_ASM_SRCS := boot/entry.asm arch/x86/isr.asm boot/ap_trampoline_blob.asm
+HV_OBJS := $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.asm,$(BUILD)/hv/%.o,$(HV_ASM_SRCS))
+
+.PHONY: all iso
+all: $(BUILD)/plinth.elf $(BUILD)/plinth.iso
+
+$(BUILD)/hv/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/%.o: %.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -g -o $@ $<
+
+$(BUILD)/ap_trampoline.bin: boot/ap_trampoline.asm
+	@mkdir -p $(@D)
+	$(NASM) -f bin -o $@ $<
+
+$(BUILD)/hv/boot/ap_trampoline_blob.o: $(BUILD)/ap_trampoline.bin
+
+# Two links: the first has an empty symbol table; its text symbols become
+# the table of the second. The table sits after all code, so code addresses
+# do not move between the links (checked below).
+$(BUILD)/ksyms0.c: tools/gensyms.py
+	@mkdir -p $(@D)
+	: > $(BUILD)/empty.nm
+	$(PYTHON) tools/gensyms.py $(BUILD)/empty.nm $@
+
+$(BUILD)/plinth.pass1.elf: $(HV_OBJS) $(BUILD)/ksyms0.o linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(BUILD)/ksyms0.o
+
+$(BUILD)/ksyms.c: $(BUILD)/plinth.pass1.elf tools/gensyms.py
+	nm -n $< > $(BUILD)/pass1.nm
+	$(PYTHON) tools/gensyms.py $(BUILD)/pass1.nm $@
+
+$(BUILD)/%.o: $(BUILD)/%.c
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/plinth.elf: $(HV_OBJS) $(BUILD)/ksyms.o linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(BUILD)/ksyms.o
+	@nm -n $@ | grep -i ' t ' > $(BUILD)/pass2.text.nm
+	@grep -i ' t ' $(BUILD)/pass1.nm | cmp -s - $(BUILD)/pass2.text.nm || \
+	  { echo "error: code moved between link passes; backtraces would lie" >&2; rm -f $@; exit 1; }
+
+# Hybrid BIOS + UEFI image (grub-mkrescue): dd it to a USB stick.
+$(BUILD)/plinth.iso: $(BUILD)/plinth.elf grub.cfg
+	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	cp $(BUILD)/plinth.elf $(BUILD)/iso/boot/plinth.elf
+	cp grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/iso 2> $(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+# The test image: the same hypervisor, with the tests' GRUB menu.
+$(BUILD)/plinth-test.iso: $(BUILD)/plinth.elf tests/integration/grub-test.cfg
+	rm -rf $(BUILD)/iso-test && mkdir -p $(BUILD)/iso-test/boot/grub
+	cp $(BUILD)/plinth.elf $(BUILD)/iso-test/boot/plinth.elf
+	cp tests/integration/grub-test.cfg $(BUILD)/iso-test/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/iso-test 2> $(BUILD)/grub-mkrescue-test.log || { cat $(BUILD)/grub-mkrescue-test.log; exit 1; }
+
+-include $(shell find $(BUILD)/hv -name '*.d' 2>/dev/null)
+
+.PHONY: clean
+clean:
+	rm -rf $(BUILD)

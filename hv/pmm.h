@@ -19,7 +19,8 @@
 enum pmm_order { PMM_4K = 0, PMM_2M = 9 };
 
 struct pmm_stats {
-    uint64_t managed_frames;  /* 4 KiB frames ever added as free */
+    uint64_t managed_frames;  /* 4 KiB frames added as free and not reserved
+                                 since: free + handed out (4K + 512 * 2M) */
     uint64_t free_frames;     /* 4 KiB frames free now */
     uint64_t alloc_4k;        /* live 4 KiB allocations */
     uint64_t alloc_2m;        /* live 2 MiB allocations */
@@ -32,6 +33,8 @@ struct pmm {
     uint64_t *bitmap;        /* nframes bits */
     uint16_t *chunk_free;    /* free frames per 2 MiB chunk, nchunks entries */
     uint8_t *chunk_large;    /* 1 where the chunk is a live 2 MiB allocation */
+    uint64_t *allocated;     /* nframes bits: 1 = handed out by pmm_alloc
+                                (as opposed to merely reserved) */
     uint64_t hint_partial;   /* chunk to start the next 4 KiB search at */
     struct pmm_stats stats;
 };
@@ -63,6 +66,10 @@ uint64_t pmm_alloc(struct pmm *p, enum pmm_order order, uint64_t max_phys);
  * or an order that does not match the allocation. State is unchanged on
  * error. */
 int pmm_free(struct pmm *p, uint64_t phys, enum pmm_order order);
+
+/* Move every metadata pointer by delta bytes: the metadata was reached
+ * through one mapping at init and must now be reached through another. */
+void pmm_relocate(struct pmm *p, intptr_t delta);
 
 bool pmm_is_free(const struct pmm *p, uint64_t phys);
 void pmm_get_stats(const struct pmm *p, struct pmm_stats *out);

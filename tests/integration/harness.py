@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Boot the real Plinth image under QEMU or Bochs and check its serial log.
+
+Each case builds an ISO with its own GRUB command line, runs one emulator
+with a timeout, captures the serial port to a file, and checks:
+  * how the run ended (QEMU isa-debug-exit status; Bochs has none, so the
+    hypervisor's own "plinth: exit code" line stands in),
+  * regular expressions that must / must not appear in the log.
+Nothing here sleeps to synchronise: the emulator's exit is the signal, and
+the timeout only bounds a hang.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+ELF = os.path.join(BUILD, "plinth.elf")
+OVMF_CANDIDATES = ["/usr/share/ovmf/OVMF.fd", "/usr/share/OVMF/OVMF_CODE.fd"]
+QEMU_EXIT_PASS = (0x10 << 1) | 1
+QEMU_EXIT_FAIL = (0x11 << 1) | 1
+
+GRUB_TEMPLATE = """set timeout=0
+set default=0
+serial --unit=0 --speed=115200
+terminal_input serial
+terminal_output serial
+menuentry "plinth-test" {{
+    multiboot2 /boot/plinth.elf {args}
+    boot
+}}
+"""
+
+
+def build_iso(name, args, workdir):
+    tree = os.path.join(workdir, "iso")
+    os.makedirs(os.path.join(tree, "boot", "grub"))
+    shutil.copy(ELF, os.path.join(tree, "boot", "plinth.elf"))
+    with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write(GRUB_TEMPLATE.format(args=args))
+    iso = os.path.join(workdir, name + ".iso")
+    r = subprocess.run(["grub-mkrescue", "-o", iso, tree], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("grub-mkrescue failed: " + r.stderr[-2000:])
+    return iso
+
+
+def qemu_command(case, iso, serial_path):
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", case.get("cpu", "max"),
+           "-machine", case.get("machine", "q35"), "-m", str(case.get("mem", 512)),
+           "-smp", str(case.get("cpus", 1)), "-cdrom", iso, "-boot", "d",
+           "-display", "none", "-vga", "none", "-monitor", "none", "-no-reboot",
+           "-serial", "file:" + serial_path,
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if case.get("firmware") == "uefi":
+        ovmf = next((p for p in OVMF_CANDIDATES if os.path.exists(p)), None)
+        if not ovmf:
+            raise RuntimeError("OVMF not installed (run tools/setup.sh)")
+        cmd += ["-bios", ovmf]
+    if "icount" in case:
+        cmd += ["-icount", "shift=%d" % case["icount"]]
+    return cmd
+
+
+BOCHSRC = """megs: {mem}
+cpu: model={model}, count={cpus}, ips={ips}, reset_on_triple_fault=0
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path={iso}, status=inserted
+boot: cdrom
+clock: sync=none, time0=local
+com1: enabled=1, mode=file, dev={serial}
+display_library: nogui
+log: {log}
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+port_e9_hack: enabled=0
+"""
+
+
+def bochs_command(case, iso, serial_path, workdir):
+    rc = os.path.join(workdir, "bochsrc")
+    with open(rc, "w") as f:
+        f.write(BOCHSRC.format(mem=case.get("mem", 256), model=case.get("model", "corei7_skylake_x"),
+                               cpus=case.get("cpus", 1), ips=case.get("ips", 50000000), iso=iso,
+                               serial=serial_path, log=os.path.join(workdir, "bochs.log")))
+    cmds = os.path.join(workdir, "bochs.cmds")
+    with open(cmds, "w") as f:
+        f.write("c\n")
+    return ["bochs", "-q", "-f", rc, "-rc", cmds]
+
+
+def run_case(case, keep_logs_dir):
+    name = case["name"]
+    workdir = tempfile.mkdtemp(prefix="plinth-" + name + "-")
+    serial = os.path.join(workdir, "serial.log")
+    open(serial, "w").close()
+    try:
+        iso = build_iso(name, case["args"], workdir)
+        if case["emulator"] == "qemu":
+            cmd = qemu_command(case, iso, serial)
+        else:
+            cmd = bochs_command(case, iso, serial, workdir)
+        start = time.monotonic()
+        try:
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=case.get("timeout", 120))
+            status, emu_out = r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+            timed_out = False
+        except subprocess.TimeoutExpired as e:
+            status, emu_out = None, ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace")
+            timed_out = True
+        elapsed = time.monotonic() - start
+        with open(serial, errors="replace") as f:
+            log = f.read()
+        os.makedirs(keep_logs_dir, exist_ok=True)
+        with open(os.path.join(keep_logs_dir, name + ".log"), "w") as f:
+            f.write(log)
+            f.write("\n--- emulator output ---\n" + emu_out[-4000:])
+        problems = check(case, log, status, timed_out)
+        return problems, elapsed, log
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def check(case, log, status, timed_out):
+    problems = []
+    if timed_out:
+        problems.append("timed out after %ss" % case.get("timeout", 120))
+    expect_pass = case.get("expect_exit", "pass") == "pass"
+    exit_line = re.search(r"plinth: exit code (0x[0-9a-f]+)", log)
+    if case["emulator"] == "qemu" and not timed_out:
+        want = QEMU_EXIT_PASS if expect_pass else QEMU_EXIT_FAIL
+        if status != want:
+            problems.append("QEMU exit status %s, expected %s" % (status, want))
+    if not timed_out:
+        want_code = "0x10" if expect_pass else "0x11"
+        if not exit_line:
+            problems.append("no 'plinth: exit code' line in the log")
+        elif exit_line.group(1) != want_code:
+            problems.append("hypervisor exit code %s, expected %s" % (exit_line.group(1), want_code))
+    for pat in case.get("expect", []):
+        if not re.search(pat, log, re.M):
+            problems.append("missing in log: %r" % pat)
+    for pat in case.get("reject", []):
+        m = re.search(pat, log, re.M)
+        if m:
+            problems.append("unexpected in log: %r (%s)" % (pat, m.group(0)[:120]))
+    return problems
+
+
+def main(argv):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from cases import CASES
+    selected = [c for c in CASES if not argv or any(a in c["name"] for a in argv)]
+    logs = os.path.join(BUILD, "test-logs")
+    passed = failed = 0
+    for case in selected:
+        problems, elapsed, log = run_case(case, logs)
+        if problems:
+            failed += 1
+            print("[  FAILED  ] %s (%.1fs)" % (case["name"], elapsed))
+            for p in problems:
+                print("             - " + p)
+            tail = log.strip().splitlines()[-15:]
+            print("             last log lines (full log: build/test-logs/%s.log):" % case["name"])
+            for line in tail:
+                print("               | " + line)
+        else:
+            passed += 1
+            print("[       OK ] %s (%.1fs)" % (case["name"], elapsed))
+        sys.stdout.flush()
+    print("integration: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,2 @@
+UNIT_TESTS += cmdline
+UNIT_SRCS_cmdline := hv/cmdline.c

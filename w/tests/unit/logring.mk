@@ -1,0 +1,2 @@
+UNIT_TESTS += logring
+UNIT_SRCS_logring := hv/logring.c

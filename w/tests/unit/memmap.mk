@@ -1,0 +1,2 @@
+UNIT_TESTS += memmap
+UNIT_SRCS_memmap := hv/memmap.c hv/format.c

@@ -1,0 +1,2 @@
+UNIT_TESTS += pmm
+UNIT_SRCS_pmm := hv/pmm.c
