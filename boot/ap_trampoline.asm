@@ -86,11 +86,14 @@ params:
     dq 0                                ; P_STACK
     dq 0                                ; P_ENTRY
     dq 0                                ; P_ARG
+; Accessed bits are preset: the page is mapped read-only once paging is on,
+; and a CPU that sets the bit on a descriptor load would fault on the write
+; (Bochs does; SDM Vol. 3A 3.4.5.1).
 gdt:                                    ; P_GDT
     dq 0
-    dq 0x00CF9A000000FFFF               ; 0x08: 32-bit code
-    dq 0x00CF92000000FFFF               ; 0x10: data
-    dq 0x00AF9A000000FFFF               ; 0x18: 64-bit code
+    dq 0x00CF9B000000FFFF               ; 0x08: 32-bit code
+    dq 0x00CF93000000FFFF               ; 0x10: data
+    dq 0x00AF9B000000FFFF               ; 0x18: 64-bit code
 %if gdt - start16 != P_GDT
 %error "trampoline parameter layout drifted"
 %endif

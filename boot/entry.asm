@@ -171,8 +171,8 @@ section .boot.data
 align 8
 boot_gdt:
     dq 0
-    dq 0x00AF9A000000FFFF               ; 0x08: 64-bit code, DPL 0
-    dq 0x00CF92000000FFFF               ; 0x10: data
+    dq 0x00AF9B000000FFFF               ; 0x08: 64-bit code, DPL 0, accessed
+    dq 0x00CF93000000FFFF               ; 0x10: data, accessed
 boot_gdt_end:
 boot_gdt_ptr:
     dw boot_gdt_end - boot_gdt - 1

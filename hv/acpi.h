@@ -20,7 +20,9 @@
 #define ACPI_MAX_TABLE_LEN (16u << 20) /* refuse absurd table lengths */
 
 /* Return a pointer through which len bytes at physical address phys can be
- * read, or NULL if that range cannot be mapped. */
+ * read, or NULL if that range cannot be mapped. The parser uses a returned
+ * pointer only until its next call to map, so one reusable mapping window is
+ * enough. */
 typedef const void *(*acpi_map_fn)(uint64_t phys, size_t len, void *ctx);
 
 /* Generic Address Structure (ACPI 5.2.3.2). */
@@ -56,6 +58,9 @@ struct acpi_lapic_nmi {
     uint8_t lint;
 };
 
+/* A table listed by the RSDT/XSDT (the root itself is not listed). Non-
+ * printable signature bytes are shown as '?'. checksum_ok false means the
+ * table was not parsed: bad checksum, bad length, or body unmappable. */
 struct acpi_table_ref {
     char signature[5];
     uint64_t phys;
@@ -76,7 +81,10 @@ struct acpi_info {
     bool has_madt;
     uint64_t lapic_phys;       /* after any LAPIC address override (type 5) */
     bool pcat_compat;          /* MADT flags bit 0: dual 8259s present */
-    unsigned cpu_count;        /* entries, enabled or online-capable or not */
+    unsigned cpu_count;        /* entries, enabled or online-capable or not;
+                                  a CPU given by both a type 0 and a type 9
+                                  entry (same APIC id, other than xAPIC id
+                                  0xFF) is listed once, as the first entry */
     struct acpi_cpu cpus[ACPI_MAX_CPUS];
     unsigned ioapic_count;
     struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
@@ -89,14 +97,16 @@ struct acpi_info {
     bool has_fadt;
     uint8_t fadt_revision;
     bool hw_reduced;           /* flags bit 20 */
-    bool reset_supported;      /* flags bit 10 and a non-zero reset register */
+    bool reset_supported;      /* flags bit 10, a non-zero reset register,
+                                  and an FADT long enough (>= 129 bytes) */
     struct acpi_gas reset_reg;
     uint8_t reset_value;
     uint16_t sci_irq;
-    uint16_t iapc_boot_arch;   /* bit 0 legacy devices, bit 1 8042 */
+    uint16_t iapc_boot_arch;   /* bit 0 legacy devices, bit 1 8042; 0 when
+                                  fadt_revision < 2 (reserved in ACPI 1.0) */
     uint32_t pm_timer_port;    /* PM_TMR_BLK, 0 if none */
 
-    /* HPET */
+    /* HPET (the first table with a base address) */
     bool has_hpet;
     uint64_t hpet_phys;
     uint8_t hpet_number;
@@ -115,7 +125,10 @@ struct acpi_info {
     uint8_t mcfg_bus_start, mcfg_bus_end;
 
     /* Problems that do not stop parsing (a table with a bad checksum is
-     * skipped, an unknown MADT entry type is ignored, an array is full). */
+     * skipped, a malformed MADT entry, an array is full). Unknown MADT entry
+     * types are skipped silently. warning_count counts every warning; only
+     * the first ACPI_MAX_WARNINGS are stored, each truncated to
+     * ACPI_WARNING_LEN - 1 characters. */
     unsigned warning_count;
     char warnings[ACPI_MAX_WARNINGS][ACPI_WARNING_LEN];
 };
@@ -127,14 +140,19 @@ struct acpi_info {
 int acpi_rsdp_validate(const void *rsdp, size_t len, char *err, size_t errlen);
 
 /* Find the RSDP the legacy-BIOS way (ACPI 5.2.5.1): the first KiB of the
- * EBDA (segment at physical 0x40E), then 0xE0000-0xFFFFF, on 16-byte
- * boundaries. Returns its physical address, or 0 if none is found. */
+ * EBDA (segment at physical 0x40E; searched only if the EBDA lies above
+ * 0x400 and below 0xA0000), then 0xE0000-0xFFFFF, on 16-byte boundaries; a
+ * candidate must pass acpi_rsdp_validate. Returns its physical address, or 0
+ * if none is found. */
 uint64_t acpi_find_rsdp_bios(acpi_map_fn map, void *ctx);
 
 /* Parse every table reachable from a validated RSDP copy (XSDT when revision
- * >= 2 and its address is non-zero, else RSDT). Returns 0, or -PL_EINVAL
- * with a reason in err when the RSDP or the root table is unusable; a bad
- * secondary table only adds a warning. */
+ * >= 2 and its address is non-zero, else RSDT). *out is zeroed first.
+ * Returns 0, or -PL_EINVAL with a reason in err (may be NULL) when the RSDP
+ * or the root table is unusable (no fallback from a bad XSDT to the RSDT); a
+ * bad secondary table only adds a warning. Of the MADT and FADT the first
+ * valid one is parsed (a second one adds a warning); of HPET, MCFG, DMAR and
+ * IVRS the first one is recorded. */
 int acpi_parse(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *ctx,
                struct acpi_info *out, char *err, size_t errlen);
 

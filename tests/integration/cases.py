@@ -32,3 +32,12 @@ CASES = [
     boot_case("qemu-uefi-2cpu", "qemu", 2, firmware="uefi"),
     boot_case("qemu-uefi-4cpu", "qemu", 4, firmware="uefi"),
 ]
+
+CASES += [
+    boot_case("bochs-vtx-1cpu", "bochs", 1, timeout=180,
+              expect=[r"cpu: VT-x \(VMX\) yes, EPT yes", r"apic: local APIC in x2APIC mode"]),
+]
+CASES += [
+    boot_case("bochs-vtx-2cpu", "bochs", 2, timeout=90,
+              expect=[r"cpu: VT-x \(VMX\) yes, EPT yes", r"apic: local APIC in x2APIC mode"]),
+]

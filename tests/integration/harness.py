@@ -74,7 +74,7 @@ ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
 clock: sync=none, time0=local
 com1: enabled=1, mode=file, dev={serial}
-display_library: nogui
+display_library: term
 log: {log}
 panic: action=fatal
 error: action=report
@@ -93,7 +93,10 @@ def bochs_command(case, iso, serial_path, workdir):
     cmds = os.path.join(workdir, "bochs.cmds")
     with open(cmds, "w") as f:
         f.write("c\n")
-    return ["bochs", "-q", "-f", rc, "-rc", cmds]
+    # Debian's Bochs has no headless display; the term display needs a pty,
+    # which script(1) provides.
+    inner = "bochs -q -f %s -rc %s" % (rc, cmds)
+    return ["script", "-qefc", inner, "/dev/null"]
 
 
 def run_case(case, keep_logs_dir):
