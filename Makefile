@@ -2,6 +2,7 @@
 # `make run` boots it in QEMU; `make test` runs every test.
 
 BUILD := build
+.DEFAULT_GOAL := all
 HOSTCC ?= gcc
 CC := gcc
 NASM := nasm
@@ -99,3 +100,26 @@ $(BUILD)/plinth-test.iso: $(BUILD)/plinth.elf tests/integration/grub-test.cfg
 .PHONY: clean
 clean:
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------- run and test
+QEMU_RUN := qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 -no-reboot -nographic
+
+.PHONY: deps run run-uefi test
+deps:
+	@tools/setup.sh
+
+# Boots the ISO in QEMU with the serial console on this terminal.
+# Quit with Ctrl-A then X.
+run: deps
+	$(MAKE) all
+	$(QEMU_RUN) -cdrom $(BUILD)/plinth.iso
+
+run-uefi: deps
+	$(MAKE) all
+	$(QEMU_RUN) -bios /usr/share/ovmf/OVMF.fd -cdrom $(BUILD)/plinth.iso
+
+# Unit tests on the host, then integration tests booting the image in
+# QEMU (AMD-V path; SeaBIOS and OVMF) and Bochs (VT-x path).
+test: deps
+	$(MAKE) all unit-build
+	$(PYTHON) tests/run_all.py

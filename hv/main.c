@@ -108,7 +108,7 @@ static void log_boot_info(void)
         pr_debug("boot: %u unknown boot information tags skipped", bi->unknown_tags);
 }
 
-static void run_selftest(enum selftest t)
+__attribute__((noinline)) static void run_selftest(enum selftest t)
 {
     extern char __text_start[];
     switch (t) {

@@ -104,9 +104,20 @@ struct boot_info {
  * smaller than 16 or larger than avail or BOOT_MBI_MAX_SIZE, a tag shorter
  * than its type requires, a tag running past total_size, a missing end tag,
  * a module with end < start, a memory map with entry_size too small),
- * -PL_E2BIG for a string (command line, module string) that does not fit its
- * buffer (never truncated silently), -PL_ENOSPC for more modules or map
- * entries than the arrays hold. Unknown tag types are skipped and counted. */
+ * -PL_E2BIG for a string (command line, loader name, module string) that
+ * does not fit its buffer (never truncated silently), -PL_ENOSPC for more
+ * modules or map entries than the arrays hold (for the EFI map: converted
+ * ranges, and only when that map is the one used). A map whose entry bytes
+ * are not a whole number of entries is malformed too. Tag types this parser
+ * does not know (above MB2_TAG_LOAD_BASE_ADDR) are skipped and counted;
+ * known but unused ones (boot device, VBE, ELF sections, APM, SMBIOS,
+ * network, image handles) are skipped without counting. A repeated tag
+ * replaces the earlier one, except that tag 15 beats tag 14 and tag 12 beats
+ * tag 11 in either order; modules accumulate. EFI descriptors of zero pages
+ * are dropped while converting. Note that EFI loader and boot-services
+ * memory is reported as MEM_AVAILABLE even while boot services are active
+ * (efi_boot_services_active) and holds this very structure and the modules:
+ * the caller must reserve what it still needs. */
 int mb2_parse(const void *mbi, size_t avail, struct boot_info *out, char *err, size_t errlen);
 
 #endif

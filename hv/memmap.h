@@ -21,12 +21,14 @@ struct mem_range {
 
 /* Sort ranges by base, drop zero-length ones, resolve overlaps (where two
  * ranges overlap, the more restrictive type wins: BAD > RESERVED > ACPI_NVS >
- * ACPI_RECLAIM > AVAILABLE; unknown types count as RESERVED) and merge
- * adjacent ranges of one type. Ranges whose base+len wraps past 2^64 are
- * clipped at 2^64-1. On return the ranges are sorted, disjoint and
- * non-adjacent-by-type. *count may grow (a range punched into another splits
- * it); cap is the array capacity. Returns 0, or -PL_ENOSPC if the result does
- * not fit in cap (the array is then unspecified). */
+ * ACPI_RECLAIM > AVAILABLE; unknown types count as RESERVED and come out as
+ * MEM_RESERVED) and merge adjacent ranges of one type. Ranges whose base+len
+ * wraps past 2^64 are clipped to end (exclusively) at 2^64-1. On return the
+ * ranges are sorted, disjoint and non-adjacent-by-type. *count may grow (a
+ * range punched into another splits it); cap is the array capacity. No
+ * scratch memory is used. Returns 0, -PL_ENOSPC if the result does not fit in
+ * cap (exact: never for a result that fits; the array is then unspecified),
+ * or -PL_EINVAL if *count > cap. */
 int memmap_sanitize(struct mem_range *ranges, unsigned *count, unsigned cap);
 
 /* Total bytes of the given type. */

@@ -52,7 +52,7 @@ def build_iso(name, args, workdir):
 def qemu_command(case, iso, serial_path):
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", case.get("cpu", "max"),
            "-machine", case.get("machine", "q35"), "-m", str(case.get("mem", 512)),
-           "-smp", str(case.get("cpus", 1)), "-cdrom", iso, "-boot", "d",
+           "-smp", str(case.get("qemu_smp", case.get("cpus", 1))), "-cdrom", iso, "-boot", "d",
            "-display", "none", "-vga", "none", "-monitor", "none", "-no-reboot",
            "-serial", "file:" + serial_path,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]

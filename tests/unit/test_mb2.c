@@ -566,6 +566,7 @@ static void test_bad_total_size(void **state)
     mbb_end(&b);
     put32(b.buf, 15);
     assert_int_equal(parse(&b), -PL_EINVAL);
+    assert_non_null(strstr(err, "minimum"));
     put32(b.buf, 0);
     assert_int_equal(parse(&b), -PL_EINVAL);
     put32(b.buf, BOOT_MBI_MAX_SIZE + 8);

@@ -1,2 +1,0 @@
-UNIT_TESTS += acpi
-UNIT_SRCS_acpi := hv/acpi.c hv/format.c

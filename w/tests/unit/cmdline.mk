@@ -1,2 +1,0 @@
-UNIT_TESTS += cmdline
-UNIT_SRCS_cmdline := hv/cmdline.c

@@ -1,2 +1,0 @@
-UNIT_TESTS += format
-UNIT_SRCS_format := hv/format.c

@@ -1,2 +1,0 @@
-UNIT_TESTS += heap
-UNIT_SRCS_heap := hv/heap.c

@@ -1,2 +1,0 @@
-UNIT_TESTS += logring
-UNIT_SRCS_logring := hv/logring.c

@@ -1,2 +1,0 @@
-UNIT_TESTS += mb2
-UNIT_SRCS_mb2 := hv/mb2.c hv/memmap.c hv/format.c

@@ -1,2 +1,0 @@
-UNIT_TESTS += memmap
-UNIT_SRCS_memmap := hv/memmap.c hv/format.c

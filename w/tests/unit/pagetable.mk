@@ -1,2 +1,0 @@
-UNIT_TESTS += pagetable
-UNIT_SRCS_pagetable := arch/x86/pagetable.c

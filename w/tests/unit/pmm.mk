@@ -1,2 +1,0 @@
-UNIT_TESTS += pmm
-UNIT_SRCS_pmm := hv/pmm.c
