@@ -123,3 +123,7 @@ run-uefi: deps
 test: deps
 	$(MAKE) all unit-build
 	$(PYTHON) tests/run_all.py
+
+.PHONY: bench
+bench: all
+	$(PYTHON) bench/boot_cost.py

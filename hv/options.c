@@ -123,8 +123,10 @@ void options_parse(const char *cmdline, struct hv_options *o, struct options_err
                 o->selftest = SELFTEST_NX;
             else if (cmdline_val_is(&opt, "panic"))
                 o->selftest = SELFTEST_PANIC;
+            else if (cmdline_val_is(&opt, "reboot"))
+                o->selftest = SELFTEST_REBOOT;
             else
-                add_error(errs, &opt, "expected wp, nx or panic");
+                add_error(errs, &opt, "expected wp, nx, panic or reboot");
         } else {
             add_error(errs, &opt, "unknown option, ignored");
         }

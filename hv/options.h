@@ -7,7 +7,7 @@
 
 #include "hv/log.h"
 
-enum selftest { SELFTEST_NONE, SELFTEST_WP, SELFTEST_NX, SELFTEST_PANIC };
+enum selftest { SELFTEST_NONE, SELFTEST_WP, SELFTEST_NX, SELFTEST_PANIC, SELFTEST_REBOOT };
 enum testexit { TESTEXIT_NONE, TESTEXIT_QEMU, TESTEXIT_BOCHS };
 
 struct hv_options {

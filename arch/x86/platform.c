@@ -2,6 +2,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/tsc.h"
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/string.h"
@@ -10,6 +11,15 @@
 #define PIC1_DATA 0x21
 #define PIC2_DATA 0xA1
 #define FOUR_GIB (4ull << 30)
+#define GAS_SYSTEM_MEMORY 0   /* ACPI 5.2.3.2 */
+#define GAS_SYSTEM_IO 1
+#define PCI_RESET_PORT 0xCF9  /* PIIX/ICH reset control register */
+#define PCI_RESET_FULL 0x06   /* system reset + reset CPU */
+#define KBC_COMMAND 0x64
+#define KBC_PULSE_RESET 0xFE
+#define RESET_SETTLE_US 50000
+
+static struct acpi_info *platform_acpi;
 
 static const void *acpi_map(uint64_t phys, size_t len, void *ctx)
 {
@@ -29,6 +39,7 @@ void platform_discover(const struct boot_info *bi, struct acpi_info *acpi)
 
     memset(acpi, 0, sizeof(*acpi));
     acpi->lapic_phys = DEFAULT_LAPIC_PHYS;
+    platform_acpi = acpi;
     if (rsdp_len) {
         memcpy(rsdp_copy, bi->rsdp, rsdp_len);
     } else {
@@ -78,4 +89,48 @@ void platform_mask_legacy_pic(void)
 {
     outb(PIC1_DATA, 0xFF);
     outb(PIC2_DATA, 0xFF);
+}
+
+static void acpi_reset_register(const struct acpi_info *a)
+{
+    const struct acpi_gas *r = &a->reset_reg;
+    if (r->space_id == GAS_SYSTEM_IO && r->address <= 0xFFFF) {
+        pr_info("reboot: writing %#x to the ACPI reset register (I/O port %#lx)", a->reset_value, r->address);
+        log_drain();
+        outb((uint16_t)r->address, a->reset_value);
+    } else if (r->space_id == GAS_SYSTEM_MEMORY) {
+        volatile uint8_t *reg = ioremap(r->address, 1);
+        pr_info("reboot: writing %#x to the ACPI reset register (memory %#lx)", a->reset_value, r->address);
+        log_drain();
+        if (reg)
+            *reg = a->reset_value;
+    } else {
+        pr_warn("reboot: ACPI reset register in address space %u is not supported", r->space_id);
+    }
+}
+
+NORETURN void platform_reset(void)
+{
+    irq_disable();
+    if (platform_acpi && platform_acpi->reset_supported) {
+        acpi_reset_register(platform_acpi);
+        tsc_delay_us(RESET_SETTLE_US);
+    }
+    pr_info("reboot: trying the PCI reset control register (port 0xcf9)");
+    log_drain();
+    outb(PCI_RESET_PORT, PCI_RESET_FULL);
+    tsc_delay_us(RESET_SETTLE_US);
+    pr_info("reboot: trying the keyboard controller");
+    log_drain();
+    outb(KBC_COMMAND, KBC_PULSE_RESET);
+    tsc_delay_us(RESET_SETTLE_US);
+    pr_err("reboot: no reset method worked; forcing a triple fault");
+    log_drain();
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } empty_idt = { 0, 0 };
+    __asm__ volatile("lidt %0; int3" ::"m"(empty_idt));
+    for (;;)
+        cpu_halt();
 }

@@ -15,7 +15,7 @@
 #define PORT61_GATE2 0x01
 #define PORT61_SPEAKER 0x02
 #define PORT61_OUT2 0x20
-#define CALIBRATE_MS 50u
+#define CALIBRATE_MS 10u /* 11932 PIT ticks: +-1 tick is 0.01 % */
 #define CALIBRATE_ROUNDS 3
 /* How many TSC cycles to wait for OUT2 before deciding there is no PIT:
  * 2^34 is several seconds on any CPU, even under emulation. */

@@ -88,3 +88,16 @@ CASES += [
     boot_case("bochs-vtx-2cpu-xapic", "bochs", 2, extra_args="x2apic=off", timeout=180,
               expect=[r"apic: local APIC in xAPIC mode"]),
 ]
+
+CASES += [
+    # The FADT reset register (q35 has one) resets the machine.
+    dict(name="qemu-reboot-acpi", emulator="qemu", cpus=2, machine="q35", expect_exit="reset", timeout=60,
+         args="console=com1 testexit=qemu selftest=reboot",
+         expect=[r"smp: all 2 CPUs online", r"reboot: writing 0x[0-9a-f]+ to the ACPI reset register \(I/O port 0xcf9\)"],
+         reject=[r"reboot: trying the PCI reset", r"ERROR:", r"PANIC"]),
+    # i440fx's FADT has no reset register: the fallback (port 0xcf9) is used.
+    dict(name="qemu-reboot-fallback", emulator="qemu", cpus=1, machine="pc", expect_exit="reset", timeout=60,
+         args="console=com1 testexit=qemu selftest=reboot",
+         expect=[r"reboot: trying the PCI reset control register"],
+         reject=[r"ACPI reset register", r"ERROR:", r"PANIC"]),
+]

@@ -135,13 +135,22 @@ def check(case, log, status, timed_out):
     problems = []
     if timed_out:
         problems.append("timed out after %ss" % case.get("timeout", 120))
-    expect_pass = case.get("expect_exit", "pass") == "pass"
+    if case.get("expect_exit") == "reset":
+        # QEMU -no-reboot turns a machine reset into a clean exit (status 0).
+        if not timed_out and status != 0:
+            problems.append("QEMU exit status %s, expected 0 (machine reset)" % status)
+        expect_pass = None
+    else:
+        expect_pass = case.get("expect_exit", "pass") == "pass"
     exit_line = re.search(r"plinth: exit code (0x[0-9a-f]+)", log)
-    if case["emulator"] == "qemu" and not timed_out:
+    if expect_pass is None:
+        if exit_line:
+            problems.append("hypervisor exited through the exit port instead of resetting")
+    elif case["emulator"] == "qemu" and not timed_out:
         want = QEMU_EXIT_PASS if expect_pass else QEMU_EXIT_FAIL
         if status != want:
             problems.append("QEMU exit status %s, expected %s" % (status, want))
-    if not timed_out:
+    if not timed_out and expect_pass is not None:
         want_code = "0x10" if expect_pass else "0x11"
         if not exit_line:
             problems.append("no 'plinth: exit code' line in the log")
