@@ -210,7 +210,7 @@ NORETURN void hv_main(uint32_t magic, uint64_t mbi_phys)
     lapic_init_bsp(acpi_info.lapic_phys, options.x2apic);
     bsp_percpu.apic_id = lapic_id();
     boot_mark(STAGE_PLATFORM);
-    tsc_calibrate();
+    tsc_calibrate((enum tsc_source)options.tsc_source, acpi_info.has_hpet ? acpi_info.hpet_phys : 0);
     timer_calibrate();
     timer_start_local(options.timer_hz);
     irq_enable();

@@ -116,6 +116,15 @@ void options_parse(const char *cmdline, struct hv_options *o, struct options_err
                 o->testexit = TESTEXIT_BOCHS;
             else
                 add_error(errs, &opt, "expected qemu or bochs");
+        } else if (cmdline_key_is(&opt, "tsc_calib")) {
+            static const char *const sources[] = { "auto", "pit", "hpet", "cpuid" };
+            unsigned i = 0;
+            while (i < ARRAY_SIZE(sources) && !cmdline_val_is(&opt, sources[i]))
+                i++;
+            if (i < ARRAY_SIZE(sources))
+                o->tsc_source = i;
+            else
+                add_error(errs, &opt, "expected auto, pit, hpet or cpuid");
         } else if (cmdline_key_is(&opt, "selftest")) {
             if (cmdline_val_is(&opt, "wp"))
                 o->selftest = SELFTEST_WP;

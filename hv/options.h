@@ -19,6 +19,7 @@ struct hv_options {
     unsigned timer_hz;
     enum testexit testexit;
     enum selftest selftest;
+    unsigned tsc_source;   /* enum tsc_source (arch/x86/tsc.h), 0 = auto */
 };
 
 #define OPTIONS_MAX_ERRORS 8

@@ -2,6 +2,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpufeature.h"
+#include "arch/x86/paging.h"
 #include "hv/log.h"
 #include "hv/panic.h"
 
@@ -20,6 +21,14 @@
 /* How many TSC cycles to wait for OUT2 before deciding there is no PIT:
  * 2^34 is several seconds on any CPU, even under emulation. */
 #define PIT_TIMEOUT_CYCLES (1ull << 34)
+
+/* HPET registers, IA-PC HPET specification 1.0a, 2.3 */
+#define HPET_CAPABILITIES 0x00
+#define HPET_CONFIG 0x10
+#define HPET_COUNTER 0xF0
+#define HPET_CONFIG_ENABLE 0x1
+#define HPET_MAX_PERIOD_FS 100000000ull /* spec: at most 100 ns per tick */
+#define FS_PER_SECOND 1000000000000000ull
 
 uint64_t tsc_hz;
 
@@ -45,34 +54,91 @@ static uint64_t pit_measure(void)
     return cycles;
 }
 
-void tsc_calibrate(void)
+static uint64_t pit_calibrate(void)
 {
     uint64_t best = 0;
     for (int i = 0; i < CALIBRATE_ROUNDS; i++) {
         uint64_t c = pit_measure();
-        if (c == 0) {
-            best = 0;
-            break;
-        }
+        if (c == 0)
+            return 0;
         /* The shortest round had the least interference (SMIs, host). */
         if (best == 0 || c < best)
             best = c;
     }
-    if (best) {
-        tsc_hz = best * 1000 / CALIBRATE_MS;
-        pr_info("tsc: %lu.%03lu MHz (calibrated against the PIT)", tsc_hz / 1000000, tsc_hz / 1000 % 1000);
-        return;
+    return best * 1000 / CALIBRATE_MS;
+}
+
+/* TSC cycles per second measured against the HPET main counter; 0 when
+ * there is no usable HPET. */
+static uint64_t hpet_calibrate(uint64_t hpet_phys)
+{
+    if (!hpet_phys)
+        return 0;
+    volatile uint64_t *hpet = ioremap(hpet_phys, 1024);
+    if (!hpet)
+        return 0;
+    uint64_t period_fs = hpet[HPET_CAPABILITIES / 8] >> 32;
+    if (period_fs == 0 || period_fs > HPET_MAX_PERIOD_FS) {
+        pr_warn("tsc: HPET reports a period of %lu fs; not using it", period_fs);
+        return 0;
     }
+    hpet[HPET_CONFIG / 8] |= HPET_CONFIG_ENABLE;
+    uint64_t ticks = CALIBRATE_MS * 1000000000000ull / period_fs;
+    uint64_t best = 0;
+    for (int i = 0; i < CALIBRATE_ROUNDS; i++) {
+        uint64_t h0 = hpet[HPET_COUNTER / 8], t0 = rdtsc(), h1;
+        do {
+            h1 = hpet[HPET_COUNTER / 8];
+            if (rdtsc() - t0 > PIT_TIMEOUT_CYCLES) {
+                pr_warn("tsc: the HPET counter does not advance; not using it");
+                return 0;
+            }
+        } while (h1 - h0 < ticks);
+        uint64_t cycles = rdtsc() - t0;
+        uint64_t hz = cycles * (FS_PER_SECOND / period_fs) / (h1 - h0);
+        if (best == 0 || hz < best)
+            best = hz;
+    }
+    return best;
+}
+
+static uint64_t cpuid_frequency(const char **how)
+{
     const struct cpu_features *f = &cpu_features;
     if (f->tsc_crystal_hz && f->tsc_ratio_den && f->tsc_ratio_num) {
-        tsc_hz = (uint64_t)f->tsc_crystal_hz * f->tsc_ratio_num / f->tsc_ratio_den;
-        pr_info("tsc: %lu kHz (CPUID 15h; no PIT)", tsc_hz / 1000);
-    } else if (f->base_mhz) {
-        tsc_hz = (uint64_t)f->base_mhz * 1000000;
-        pr_info("tsc: %lu MHz (CPUID 16h base frequency; no PIT)", tsc_hz / 1000000);
-    } else {
-        panic("tsc: no PIT answered and CPUID reports no TSC frequency");
+        *how = "CPUID 15h";
+        return (uint64_t)f->tsc_crystal_hz * f->tsc_ratio_num / f->tsc_ratio_den;
     }
+    if (f->base_mhz) {
+        *how = "CPUID 16h base frequency";
+        return (uint64_t)f->base_mhz * 1000000;
+    }
+    return 0;
+}
+
+void tsc_calibrate(enum tsc_source want, uint64_t hpet_phys)
+{
+    const char *how = NULL;
+    if (want == TSC_SOURCE_AUTO || want == TSC_SOURCE_PIT) {
+        tsc_hz = pit_calibrate();
+        how = "calibrated against the PIT";
+        if (!tsc_hz && want == TSC_SOURCE_PIT)
+            panic("tsc: tsc_calib=pit, but PIT channel 2 never signalled");
+    }
+    if (!tsc_hz && (want == TSC_SOURCE_AUTO || want == TSC_SOURCE_HPET)) {
+        tsc_hz = hpet_calibrate(hpet_phys);
+        how = "calibrated against the HPET";
+        if (!tsc_hz && want == TSC_SOURCE_HPET)
+            panic("tsc: tsc_calib=hpet, but there is no usable HPET");
+    }
+    if (!tsc_hz && (want == TSC_SOURCE_AUTO || want == TSC_SOURCE_CPUID)) {
+        tsc_hz = cpuid_frequency(&how);
+        if (!tsc_hz && want == TSC_SOURCE_CPUID)
+            panic("tsc: tsc_calib=cpuid, but CPUID reports no TSC frequency");
+    }
+    if (!tsc_hz)
+        panic("tsc: no PIT or HPET answered and CPUID reports no TSC frequency");
+    pr_info("tsc: %lu.%03lu MHz (%s)", tsc_hz / 1000000, tsc_hz / 1000 % 1000, how);
 }
 
 uint64_t tsc_us_to_cycles(uint64_t us) { return tsc_hz / 1000000 * us + tsc_hz % 1000000 * us / 1000000; }

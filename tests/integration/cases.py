@@ -101,3 +101,20 @@ CASES += [
          expect=[r"reboot: trying the PCI reset control register"],
          reject=[r"ACPI reset register", r"ERROR:", r"PANIC"]),
 ]
+
+CASES += [
+    # TSC calibration against the HPET (the path for platforms without a PIT).
+    boot_case("qemu-tsc-hpet", "qemu", 2, extra_args="tsc_calib=hpet",
+              expect=[r"tsc: \d+\.\d+ MHz \(calibrated against the HPET\)"]),
+    boot_case("bochs-tsc-hpet", "bochs", 1, extra_args="tsc_calib=hpet", timeout=180,
+              expect=[r"tsc: \d+\.\d+ MHz \(calibrated against the HPET\)"]),
+]
+
+CASES += [
+    # RAM above 4 GiB: frame allocator metadata, direct map beyond the hole.
+    boot_case("qemu-bios-6gib", "qemu", 2, mem=6144,
+              expect=[r"paging: direct map 8192 MiB", r"mm: 614\d MiB managed"]),  # RAM ends at 8 GiB (PCI hole)
+    # A CPU without 1 GiB pages or NX: 2 MiB direct map, no NX bits set.
+    boot_case("qemu-no-1g-no-nx", "qemu", 2, cpu="max,-pdpe1gb,-nx",
+              expect=[r"paging: direct map \d+ MiB with 2 MiB pages, \d+ table pages, NX off"]),
+]

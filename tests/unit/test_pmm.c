@@ -598,6 +598,41 @@ static void test_large_limit(void **state)
     fx_fini(&f);
 }
 
+/* The hypervisor builds the allocator on the early identity map and then
+ * moves to the direct map: after pmm_relocate, the allocator must use only
+ * the new copy of its metadata. */
+static void test_relocate(void **state)
+{
+    (void)state;
+    const uint64_t limit = 8ull << 20;
+    size_t n = pmm_metadata_bytes(limit);
+    uint64_t *a = malloc(n), *b = malloc(n);
+    assert_non_null(a);
+    assert_non_null(b);
+    struct pmm p;
+    assert_int_equal(pmm_init(&p, a, n, limit), 0);
+    pmm_add_free(&p, 0, limit);
+    uint64_t first = pmm_alloc(&p, PMM_4K, PMM_NO_FRAME);
+    assert_int_not_equal(first, PMM_NO_FRAME);
+
+    memcpy(b, a, n);
+    pmm_relocate(&p, (intptr_t)((char *)b - (char *)a));
+    memset(a, 0xFF, n); /* the old copy now says "everything used" */
+
+    assert_false(pmm_is_free(&p, first));
+    assert_true(pmm_is_free(&p, first ^ PMM_PAGE_SIZE));
+    uint64_t second = pmm_alloc(&p, PMM_4K, PMM_NO_FRAME);
+    assert_int_not_equal(second, PMM_NO_FRAME);
+    assert_int_not_equal(second, first);
+    assert_int_equal(pmm_free(&p, first, PMM_4K), 0);
+    assert_int_equal(pmm_free(&p, second, PMM_4K), 0);
+    struct pmm_stats st;
+    pmm_get_stats(&p, &st);
+    assert_int_equal(st.free_frames, limit / PMM_PAGE_SIZE);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_invalid_free),
         cmocka_unit_test(test_is_free),
         cmocka_unit_test(test_large_limit),
+        cmocka_unit_test(test_relocate),
     };
     return cmocka_run_group_tests_name("pmm", tests, NULL, NULL);
 }
