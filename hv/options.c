@@ -73,13 +73,23 @@ static bool parse_console(const struct cmdline_opt *opt, struct hv_options *o)
     return true;
 }
 
+/* The option's value as a number in [min, max]; false when absent or out
+ * of range. */
+static bool parse_bounded(const struct cmdline_opt *opt, uint64_t min, uint64_t max, unsigned *out)
+{
+    uint64_t n;
+    if (!opt->val || !cmdline_parse_u64(opt->val, opt->val_len, false, &n) || n < min || n > max)
+        return false;
+    *out = (unsigned)n;
+    return true;
+}
+
 void options_parse(const char *cmdline, struct hv_options *o, struct options_errors *errs)
 {
     struct cmdline_opt opt;
     bool bad_quote;
     errs->count = 0;
     while (cmdline_next(&cmdline, &opt, &bad_quote)) {
-        uint64_t n;
         if (bad_quote) {
             add_error(errs, &opt, "unterminated quote; rest of the line ignored");
         } else if (cmdline_key_is(&opt, "console")) {
@@ -100,14 +110,10 @@ void options_parse(const char *cmdline, struct hv_options *o, struct options_err
             else
                 add_error(errs, &opt, "expected on or off");
         } else if (cmdline_key_is(&opt, "maxcpus")) {
-            if (opt.val && cmdline_parse_u64(opt.val, opt.val_len, false, &n) && n >= 1 && n <= DEFAULT_MAXCPUS)
-                o->maxcpus = (unsigned)n;
-            else
+            if (!parse_bounded(&opt, 1, DEFAULT_MAXCPUS, &o->maxcpus))
                 add_error(errs, &opt, "expected a number of CPUs from 1 to 64");
         } else if (cmdline_key_is(&opt, "timer_hz")) {
-            if (opt.val && cmdline_parse_u64(opt.val, opt.val_len, false, &n) && n >= 10 && n <= MAX_TIMER_HZ)
-                o->timer_hz = (unsigned)n;
-            else
+            if (!parse_bounded(&opt, 10, MAX_TIMER_HZ, &o->timer_hz))
                 add_error(errs, &opt, "expected a frequency from 10 to 10000");
         } else if (cmdline_key_is(&opt, "testexit")) {
             if (cmdline_val_is(&opt, "qemu"))
