@@ -68,7 +68,7 @@ def qemu_command(case, iso, serial_path):
 
 BOCHSRC = """megs: {mem}
 cpu: model={model}, count={cpus}, ips={ips}, reset_on_triple_fault=0
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
+romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
@@ -88,7 +88,7 @@ def bochs_command(case, iso, serial_path, workdir):
     rc = os.path.join(workdir, "bochsrc")
     with open(rc, "w") as f:
         f.write(BOCHSRC.format(mem=case.get("mem", 256), model=case.get("model", "corei7_skylake_x"),
-                               cpus=case.get("cpus", 1), ips=case.get("ips", 50000000), iso=iso,
+                               cpus=case.get("cpus", 1), ips=case.get("ips", 4000000), iso=iso,
                                serial=serial_path, log=os.path.join(workdir, "bochs.log")))
     cmds = os.path.join(workdir, "bochs.cmds")
     with open(cmds, "w") as f:
