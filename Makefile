@@ -36,20 +36,27 @@ HV_CFLAGS := -std=c11 -ffreestanding -fno-stack-protector -fno-pic -fno-pie -mno
              -fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra -Werror -I. -Iinclude -MMD -MP
 HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack -T linker.ld
 
-HV_C_SRCS := $(wildcard hv/*.c arch/x86/*.c drivers/*.c)
-HV_ASM_SRCS := boot/entry.asm arch/x86/isr.asm boot/ap_trampoline_blob.asm
+HV_C_SRCS := $(wildcard hv/*.c arch/x86/*.c arch/x86/*/*.c drivers/*.c)
+HV_ASM_SRCS := boot/entry.asm arch/x86/isr.asm boot/ap_trampoline_blob.asm $(wildcard arch/x86/*/*.asm)
 HV_OBJS := $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.asm,$(BUILD)/hv/%.o,$(HV_ASM_SRCS))
 
 .PHONY: all iso
-all: $(BUILD)/plinth.elf $(BUILD)/plinth.iso
+all: $(BUILD)/plinth.elf $(BUILD)/plinth.iso guests
+
+include tests/guests/guests.mk
+
+# V=1 shows full command lines.
+Q := $(if $(V),,@)
 
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(HV_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
 
 $(BUILD)/hv/%.o: %.asm
 	@mkdir -p $(@D)
-	$(NASM) -f elf64 -g -o $@ $<
+	@$(if $(Q),echo "  NASM    $<")
+	$(Q)$(NASM) -f elf64 -g -o $@ $<
 
 $(BUILD)/ap_trampoline.bin: boot/ap_trampoline.asm
 	@mkdir -p $(@D)

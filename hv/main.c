@@ -15,6 +15,8 @@
 #include "drivers/uart16550.h"
 #include "hv/acpi.h"
 #include "hv/format.h"
+#include "hv/guest_boot.h"
+#include "hv/vcpu.h"
 #include "hv/log.h"
 #include "hv/mb2.h"
 #include "hv/memmap.h"
@@ -198,6 +200,12 @@ NORETURN void hv_main(uint32_t magic, uint64_t mbi_phys)
 
     cpufeature_detect();
     cpufeature_log();
+    char virt_why[160];
+    bool virt_ok = arch_virt_supported(virt_why, sizeof(virt_why));
+    if (virt_ok)
+        pr_info("virt: guests will run with %s", arch_virt_name());
+    else
+        pr_warn("virt: cannot run guests: %s", virt_why);
 
     mm_init_frames(&boot_info, mbi_phys);
     paging_init(mm_pmm(), MAX(mm_phys_limit(), IDENTITY_LIMIT));
@@ -216,6 +224,8 @@ NORETURN void hv_main(uint32_t magic, uint64_t mbi_phys)
     irq_enable();
     boot_mark(STAGE_CALIBRATED);
 
+    if (virt_ok && arch_virt_enable_cpu() == 0)
+        bsp_percpu.virt_on = true;
     unsigned online = smp_boot(&acpi_info, options.maxcpus, options.timer_hz);
     boot_mark(STAGE_SMP);
     unsigned expected = 0;
@@ -234,9 +244,32 @@ NORETURN void hv_main(uint32_t magic, uint64_t mbi_phys)
     else
         pr_err("smp: only %u of %u CPUs online", online, expected);
     log_boot_cost();
+    if (virt_ok) {
+        unsigned virt_cpus = 0;
+        for (unsigned i = 0; i < cpu_count; i++)
+            virt_cpus += cpus[i]->online && cpus[i]->virt_on;
+        if (virt_cpus == online) {
+            pr_info("virt: %s enabled on all %u CPUs", arch_virt_name(), virt_cpus);
+        } else {
+            pr_err("virt: %s enabled on only %u of %u CPUs", arch_virt_name(), virt_cpus, online);
+            ok = false;
+        }
+    }
     mm_log_stats();
 
     run_selftest(options.selftest);
+
+    if (boot_info.module_count) {
+        if (virt_ok) {
+            struct guest_boot_summary sum;
+            guest_boot_all(&boot_info, &sum);
+            if (sum.leaked_frames)
+                ok = false;
+            mm_log_stats();
+        } else {
+            pr_err("guest: %u modules not run: %s", boot_info.module_count, virt_why);
+        }
+    }
 
     if (ok) {
         pr_info("plinth: boot complete");

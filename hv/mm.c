@@ -161,12 +161,17 @@ void kfree(void *p)
         panic("kfree: %p was not allocated by kmalloc (or is already free)", p);
 }
 
+void mm_stats(struct pmm_stats *out)
+{
+    uint64_t flags = spin_lock_irqsave(&pmm_lock);
+    pmm_get_stats(&pmm, out);
+    spin_unlock_irqrestore(&pmm_lock, flags);
+}
+
 void mm_log_stats(void)
 {
     struct pmm_stats s;
-    uint64_t flags = spin_lock_irqsave(&pmm_lock);
-    pmm_get_stats(&pmm, &s);
-    spin_unlock_irqrestore(&pmm_lock, flags);
+    mm_stats(&s);
     pr_info("mm: %lu MiB managed, %lu MiB free (%lu free 2 MiB frames), %lu 4K + %lu 2M frames allocated",
             s.managed_frames >> 8, s.free_frames >> 8, s.free_large, s.alloc_4k, s.alloc_2m);
 }

@@ -31,6 +31,8 @@ int mm_free(uint64_t phys, unsigned order);
 void *kmalloc(size_t size);
 void kfree(void *p);
 
+struct pmm_stats;
+void mm_stats(struct pmm_stats *out);
 void mm_log_stats(void);
 
 #endif

@@ -23,6 +23,8 @@ struct percpu {
     volatile uint64_t timer_ticks;
     volatile uint64_t ipi_pings;   /* pings received from other CPUs */
     volatile uint64_t ipi_pongs;   /* answers received to our pings */
+    void *virt_cpu;            /* virtualization backend per-CPU state */
+    bool virt_on;              /* VMX root / SVM enabled on this CPU */
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     struct tss tss __attribute__((aligned(16)));
 };

@@ -14,6 +14,7 @@
 #include "hv/panic.h"
 #include "hv/pmm.h"
 #include "hv/string.h"
+#include "hv/vcpu.h"
 
 /* Layout shared with boot/ap_trampoline.asm */
 #define TR_PARAMS 0xF00
@@ -83,6 +84,8 @@ NORETURN static void ap_main(struct percpu *p)
     if (lapic_id() != p->apic_id)
         pr_warn("smp: cpu%u expected APIC id %u, has %u", p->cpu_id, p->apic_id, lapic_id());
     timer_start_local(timer_hz);
+    /* -PL_ENOSYS when no backend was chosen: nothing to enable. */
+    p->virt_on = arch_virt_enable_cpu() == 0;
     __atomic_store_n(&p->online, true, __ATOMIC_RELEASE);
     pr_debug("smp: cpu%u online (APIC id %u)", p->cpu_id, p->apic_id);
     for (;;)

@@ -118,3 +118,71 @@ CASES += [
     boot_case("qemu-no-1g-no-nx", "qemu", 2, cpu="max,-pdpe1gb,-nx",
               expect=[r"paging: direct map \d+ MiB with 2 MiB pages, \d+ table pages, NX off"]),
 ]
+
+# ---------------------------------------------------------------- guests (issue: VT-x / AMD-V)
+# Every trap-handler guest checks its handler and reports "guest NAME: N
+# passed, 0 failed"; misbehaving guests sit between them, so each must be
+# stopped with a diagnostic while the next guest still runs.
+GOOD_GUESTS = ["hello64", "hello32", "cpuid", "msr", "io", "hlt", "hypercall", "mmio", "interrupts"]
+MISBEHAVING = [
+    ("bad_memory", r"stopped: read access to guest-physical 0xc0000000 outside its memory, rip 0x[0-9a-f]+"),
+    ("triple_fault", r"stopped: triple fault \(shutdown\) at rip 0x[0-9a-f]+"),
+    ("bad_msr", r"stopped: triple fault \(shutdown\) at rip 0x[0-9a-f]+"),
+]
+
+
+def guest_suite(emulator, timeout, extra_expect=()):
+    order = []
+    for i, g in enumerate(GOOD_GUESTS):
+        order.append(g)
+        if i < len(MISBEHAVING):
+            order.append(MISBEHAVING[i][0])
+    order.append("bad_hypercall")
+    expect = [r"virt: %s.* enabled on all 2 CPUs" % ("VT-x" if emulator == "bochs" else "AMD-V")]
+    for n, name in enumerate(order, start=1):
+        prefix = r"dom%d\(%s\): " % (n, name)
+        bad = dict(MISBEHAVING).get(name)
+        if bad:
+            expect.append(r"WARNING: " + prefix + bad)
+        else:
+            expect += [prefix + r"guest %s: [1-9]\d* passed, 0 failed" % name,
+                       prefix + r"exited through the exit port with code 0$",
+                       prefix + r"exits: total \d+"]
+    expect += [r"guests: %d modules: %d exited with code 0, 0 exited with an error code, %d stopped for misbehaving, "
+               r"0 rejected" % (len(order), len(order) - len(MISBEHAVING), len(MISBEHAVING)),
+               r"guests: all guest memory returned",
+               r"plinth: boot complete"]
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    return dict(name="%s-guest-suite" % emulator, emulator=emulator, cpus=2, timeout=timeout,
+                args="console=com1 testexit=%s" % testexit, modules=[(g, g) for g in order],
+                expect=expect + list(extra_expect),
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING: (?!dom\d+\((bad_memory|triple_fault|bad_msr)\))"])
+
+
+CASES += [
+    guest_suite("qemu", 180),
+    # Images that cannot be loaded are refused with the reason; the next guest runs.
+    dict(name="qemu-guest-bad-images", emulator="qemu", cpus=1, timeout=120,
+         args="console=com1 testexit=qemu",
+         modules=[{"file": "tests/guests/fixtures/not-an-elf.txt", "cmdline": "notelf"},
+                  {"file": "build/guests/hello64.elf", "cmdline": "truncated", "truncate": 300},
+                  ("hello64", "hugemem mem=64G"),
+                  ("hello64", "badmem mem=lots"),
+                  ("hello64", "hello64")],
+         expect=[r"ERROR: guest: dom1\(notelf\): cannot load: image: not an ELF file",
+                 r"ERROR: guest: dom2\(truncated\): cannot load: image: .*run past the end of the file",
+                 r"ERROR: guest: hugemem: memory size 65536 MiB is outside 4\.\.1024 MiB; skipped",
+                 r"ERROR: guest: module 3 \(\"badmem mem=lots\"\): mem=lots is not a size; skipped",
+                 r"dom3\(hello64\): guest hello64: \d+ passed, 0 failed",
+                 r"guests: 5 modules: 1 exited with code 0, 0 exited with an error code, 0 stopped for "
+                 r"misbehaving, 4 rejected",
+                 r"guests: all guest memory returned"],
+         reject=[r"PANIC", r"FAIL"]),
+    # Without AMD-V (or VT-x) Plinth still boots and says why guests cannot run.
+    dict(name="qemu-no-virt", emulator="qemu", cpus=1, timeout=60, cpu="max,-svm",
+         args="console=com1 testexit=qemu", modules=[("hello64", "hello64")],
+         expect=[r"WARNING: virt: cannot run guests: the CPU has neither VT-x nor AMD-V",
+                 r"ERROR: guest: 1 modules not run: the CPU has neither VT-x nor AMD-V",
+                 r"plinth: boot complete"],
+         reject=[r"PANIC", r"dom1"]),
+]

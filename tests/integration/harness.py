@@ -19,7 +19,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
-ELF = os.path.join(BUILD, "plinth.elf")
+ELF = os.environ.get("PLINTH_ELF", os.path.join(BUILD, "plinth.elf"))
+GUESTS = os.path.join(BUILD, "guests")
 OVMF_CANDIDATES = ["/usr/share/ovmf/OVMF.fd", "/usr/share/OVMF/OVMF_CODE.fd"]
 QEMU_EXIT_PASS = (0x10 << 1) | 1
 QEMU_EXIT_FAIL = (0x11 << 1) | 1
@@ -31,17 +32,35 @@ terminal_input serial
 terminal_output serial
 menuentry "plinth-test" {{
     multiboot2 /boot/plinth.elf {args}
-    boot
+{modules}    boot
 }}
 """
 
 
-def build_iso(name, args, workdir):
+def build_iso(name, args, workdir, modules=()):
+    """modules: (guest, module command line) pairs, where guest names
+    build/guests/<guest>.elf, or a dict {"file": path relative to the
+    repository, "cmdline": ..., "truncate": bytes} for deliberately broken
+    images."""
     tree = os.path.join(workdir, "iso")
     os.makedirs(os.path.join(tree, "boot", "grub"))
+    os.makedirs(os.path.join(tree, "boot", "guests"))
     shutil.copy(ELF, os.path.join(tree, "boot", "plinth.elf"))
+    lines = ""
+    for i, spec in enumerate(modules):
+        if isinstance(spec, dict):
+            src, cmdline = os.path.join(ROOT, spec["file"]), spec["cmdline"]
+        else:
+            src, cmdline = os.path.join(GUESTS, spec[0] + ".elf"), spec[1]
+        dst_name = "m%02d-%s" % (i, os.path.basename(src))
+        dst = os.path.join(tree, "boot", "guests", dst_name)
+        shutil.copy(src, dst)
+        if isinstance(spec, dict) and "truncate" in spec:
+            with open(dst, "r+b") as f:
+                f.truncate(spec["truncate"])
+        lines += "    module2 /boot/guests/%s %s\n" % (dst_name, cmdline)
     with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
-        f.write(GRUB_TEMPLATE.format(args=args))
+        f.write(GRUB_TEMPLATE.format(args=args, modules=lines))
     iso = os.path.join(workdir, name + ".iso")
     r = subprocess.run(["grub-mkrescue", "-o", iso, tree], capture_output=True, text=True)
     if r.returncode != 0:
@@ -105,7 +124,7 @@ def run_case(case, keep_logs_dir):
     serial = os.path.join(workdir, "serial.log")
     open(serial, "w").close()
     try:
-        iso = build_iso(name, case["args"], workdir)
+        iso = build_iso(name, case["args"], workdir, case.get("modules", ()))
         if case["emulator"] == "qemu":
             cmd = qemu_command(case, iso, serial)
         else:

@@ -1376,6 +1376,80 @@ static void test_random_against_model(void **state)
     pt_done(f, &pt);
 }
 
+/* ------------------------------------------------------------------ protect and merge (x86-64 format) */
+
+static void test_protect_x86_64(void **state)
+{
+    struct fake *f = *state;
+    struct pt pt;
+    pt_new(f, &pt, true);
+    uint64_t va = MB(4), pa = MB(8);
+    assert_int_equal(pt_map(&pt, va, pa, P2M, PTE_W | PTE_G | PTE_PCD), 0);
+    size_t mark = f->nev;
+
+    /* W, U and NX are replaced; G and the cache bits stay */
+    uint64_t hit = va + 3 * P4K;
+    assert_int_equal(pt_protect(&pt, hit, P4K, PTE_NX), 0);
+    assert_int_equal(pt.tables, 4);
+    assert_int_equal(raw_entry(f, &pt, hit, 0), (pa + 3 * P4K) | PTE_P | PTE_NX | PTE_G | PTE_PCD);
+    expect_page(&pt, hit - P4K, pa + 2 * P4K, PTE_W | PTE_G | PTE_PCD, P4K);
+    assert_true(flushed(f, mark, hit, P4K));
+    expect_flushes_within(f, mark, hit, P4K);
+
+    /* any change flushes here, granting too; merge is off by default */
+    mark = f->nev;
+    assert_int_equal(pt_protect(&pt, hit, P4K, PTE_W), 0);
+    expect_page(&pt, hit, pa + 3 * P4K, PTE_W | PTE_G | PTE_PCD, P4K);
+    assert_true(flushed(f, mark, hit, P4K));
+    assert_int_equal(pt.tables, 4);
+
+    /* an unchanged page is neither split nor flushed; holes are skipped */
+    assert_int_equal(pt_map(&pt, GB(1), GB(2), P1G, PTE_U), 0);
+    mark = f->nev;
+    assert_int_equal(pt_protect(&pt, GB(1) + P2M, P4K, PTE_U), 0);
+    assert_int_equal(pt_protect(&pt, GB(3), GB(1), PTE_U), 0);
+    assert_int_equal(f->nev, mark);
+    assert_int_equal(pt.tables, 4);
+
+    /* flags outside W|U|NX are refused; NX is dropped when nx_mask is 0 */
+    static const uint64_t bad[] = {PTE_G, PTE_PCD, PTE_PWT, PTE_P, PTE_PS, 1ull << 9};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(pt_protect(&pt, va, P2M, bad[i]), -PL_EINVAL);
+    assert_int_equal(pt_protect(&pt, 0x1000, P4K + 1, 0), -PL_EINVAL);
+    assert_int_equal(f->nev, mark);
+    check_tables(f, &pt);
+    pt_done(f, &pt);
+
+    struct pt_ops ops = make_ops(f, true, 0);
+    pt_new_ops(f, &pt, &ops);
+    assert_int_equal(pt_map(&pt, 0, MB(8), P4K, PTE_W), 0);
+    assert_int_equal(pt_protect(&pt, 0, P4K, PTE_NX), 0);
+    expect_page(&pt, 0, MB(8), 0, P4K);
+    pt_done(f, &pt);
+}
+
+static void test_merge_x86_64_when_enabled(void **state)
+{
+    struct fake *f = *state;
+    struct pt pt;
+    struct pt_ops ops = make_ops(f, true, PTE_NX);
+    ops.merge = true;
+    pt_new_ops(f, &pt, &ops);
+    for (unsigned i = 0; i < PT_ENTRIES; i++)
+        assert_int_equal(pt_map(&pt, HIGH_KERNEL + i * P4K, MB(64) + i * P4K, P4K, PTE_W | PTE_G), 0);
+    assert_int_equal(pt.tables, 3);
+    assert_int_equal(raw_entry(f, &pt, HIGH_KERNEL, 1), MB(64) | PTE_P | PTE_W | PTE_G | PTE_PS);
+    expect_page(&pt, HIGH_KERNEL + P2M - 1, MB(66) - 1, PTE_W | PTE_G, P2M);
+    /* protect splits; protecting back merges again */
+    assert_int_equal(pt_protect(&pt, HIGH_KERNEL, P4K, PTE_NX), 0);
+    assert_int_equal(pt.tables, 4);
+    assert_int_equal(pt_protect(&pt, HIGH_KERNEL, P4K, PTE_W), 0);
+    assert_int_equal(pt.tables, 3);
+    expect_page(&pt, HIGH_KERNEL, MB(64), PTE_W | PTE_G, P2M);
+    check_tables(f, &pt);
+    pt_done(f, &pt);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -1415,6 +1489,8 @@ int main(void)
         T(test_enomem_split_leaves_large_page_intact),
         T(test_null_flush),
         T(test_random_against_model),
+        T(test_protect_x86_64),
+        T(test_merge_x86_64_when_enabled),
     };
     return cmocka_run_group_tests_name("pagetable", tests, NULL, NULL);
 }

@@ -1,0 +1,102 @@
+; AMD-V world switch (AMD APM Vol. 2, 15.5 VMRUN, 15.17 GIF).
+;
+; void svm_world_switch(uint64_t guest_vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa)
+;
+; VMRUN saves and restores only part of the host state; FS, GS, TR, LDTR,
+; KernelGSBase and the SYSCALL MSRs are handled with VMSAVE/VMLOAD on a
+; per-CPU host VMCB. Guest RAX and RSP live in the VMCB; the other general
+; registers are swapped here from/to gprs[] (enum gpr order: rax rcx rdx rbx
+; rsp rbp rsi rdi r8..r15).
+;
+; Entered with RFLAGS.IF=0. GIF is cleared, then IF set, so physical
+; interrupts stay held until VMRUN: with V_INTR_MASKING the host IF at
+; VMRUN lets them cause #VMEXIT(INTR) while the guest runs. After the exit
+; IF is cleared before GIF is set, so a pending host interrupt waits for the
+; caller to enable interrupts.
+
+global svm_world_switch
+
+%define G_RCX 1*8
+%define G_RDX 2*8
+%define G_RBX 3*8
+%define G_RBP 5*8
+%define G_RSI 6*8
+%define G_RDI 7*8
+%define G_R8  8*8
+%define G_R9  9*8
+%define G_R10 10*8
+%define G_R11 11*8
+%define G_R12 12*8
+%define G_R13 13*8
+%define G_R14 14*8
+%define G_R15 15*8
+
+section .text
+bits 64
+svm_world_switch:
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    push rdx                    ; [rsp+16] host vmcb pa
+    push rsi                    ; [rsp+8]  gprs
+    push rdi                    ; [rsp+0]  guest vmcb pa
+
+    clgi
+    mov rax, rdx
+    vmsave                   ; host FS/GS/TR/LDTR/... into the host VMCB
+    mov rax, [rsp]
+    vmload                   ; guest FS/GS/TR/LDTR/...
+
+    mov rax, rsi
+    mov rcx, [rax + G_RCX]
+    mov rdx, [rax + G_RDX]
+    mov rbx, [rax + G_RBX]
+    mov rbp, [rax + G_RBP]
+    mov rsi, [rax + G_RSI]
+    mov rdi, [rax + G_RDI]
+    mov r8,  [rax + G_R8]
+    mov r9,  [rax + G_R9]
+    mov r10, [rax + G_R10]
+    mov r11, [rax + G_R11]
+    mov r12, [rax + G_R12]
+    mov r13, [rax + G_R13]
+    mov r14, [rax + G_R14]
+    mov r15, [rax + G_R15]
+    mov rax, [rsp]
+    sti
+    vmrun                       ; implicit operand: rAX = VMCB
+    ; #VMEXIT: host RAX/RSP/RIP are back, GIF=0.
+    mov rax, [rsp + 8]
+    mov [rax + G_RCX], rcx
+    mov [rax + G_RDX], rdx
+    mov [rax + G_RBX], rbx
+    mov [rax + G_RBP], rbp
+    mov [rax + G_RSI], rsi
+    mov [rax + G_RDI], rdi
+    mov [rax + G_R8],  r8
+    mov [rax + G_R9],  r9
+    mov [rax + G_R10], r10
+    mov [rax + G_R11], r11
+    mov [rax + G_R12], r12
+    mov [rax + G_R13], r13
+    mov [rax + G_R14], r14
+    mov [rax + G_R15], r15
+
+    mov rax, [rsp]
+    vmsave                   ; guest FS/GS/... back into its VMCB
+    mov rax, [rsp + 16]
+    vmload                   ; host FS/GS/TR/... (our GS base is per-CPU data)
+    cli
+    stgi
+
+    add rsp, 24
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbp
+    pop rbx
+    ret

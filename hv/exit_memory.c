@@ -1,0 +1,78 @@
+/* EPT violations / nested page faults: accesses to emulated MMIO are
+ * decoded and performed; any other access outside the guest's memory stops
+ * the guest with a diagnostic. */
+#include "arch/x86/insn_decode.h"
+#include "hv/compiler.h"
+#include "hv/guest.h"
+#include "hv/mmio.h"
+#include "hv/string.h"
+
+#define EFER_LMA_ (1ull << 10)
+
+bool guest_fetch_insn(struct guest *g, uint8_t *buf, unsigned len, unsigned *got);
+
+static const struct mmio_region *const regions[] = { &testdev_region };
+
+const struct mmio_region *mmio_find(uint64_t gpa)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(regions); i++)
+        if (gpa >= regions[i]->base && gpa - regions[i]->base < regions[i]->len)
+            return regions[i];
+    return NULL;
+}
+
+static enum insn_mode code_mode(const struct vcpu_state *st)
+{
+    if ((st->efer & EFER_LMA_) && (st->cs.attr & SEG_ATTR_L))
+        return INSN_MODE_64;
+    return (st->cs.attr & SEG_ATTR_DB) ? INSN_MODE_32 : INSN_MODE_16;
+}
+
+static const char *access_name(const struct vcpu_exit *e)
+{
+    return e->mem.exec ? "execute" : e->mem.write ? "write" : "read";
+}
+
+void handle_memory(struct guest *g, const struct vcpu_exit *e)
+{
+    struct vcpu *v = &g->vcpu;
+    uint64_t gpa = e->mem.gpa;
+    const struct mmio_region *r = mmio_find(gpa);
+    if (!r || e->mem.exec) {
+        guest_stop(g, true, 0, "%s access to guest-physical %#lx outside its memory, rip %#lx", access_name(e), gpa,
+                   arch_vcpu_rip(v));
+        return;
+    }
+
+    uint8_t bytes[INSN_MAX_LEN];
+    unsigned got = 0;
+    struct vcpu_state st;
+    struct insn in;
+    arch_vcpu_get_state(v, &st);
+    if (!guest_fetch_insn(g, bytes, sizeof(bytes), &got) || insn_decode(bytes, got, code_mode(&st), &in)) {
+        guest_stop(g, true, 0, "MMIO %s at %#lx (%s) by an instruction that cannot be emulated, rip %#lx: %02x %02x %02x %02x",
+                   access_name(e), gpa, r->name, st.rip, got > 0 ? bytes[0] : 0, got > 1 ? bytes[1] : 0,
+                   got > 2 ? bytes[2] : 0, got > 3 ? bytes[3] : 0);
+        return;
+    }
+    uint64_t off = gpa - r->base;
+    if (in.size > r->len - off) {
+        guest_stop(g, true, 0, "MMIO access of %u bytes at %#lx runs past the end of %s", in.size, gpa, r->name);
+        return;
+    }
+    if (in.write) {
+        r->write(g, off, in.size, insn_write_value(&in, v->gprs));
+    } else {
+        uint64_t val = r->read(g, off, in.size);
+        if (in.op == INSN_TEST || in.op == INSN_CMP) {
+            st.rflags = insn_compare_flags(&in, v->gprs, val, st.rflags);
+            st.rip += in.length;
+            arch_vcpu_set_state(v, &st);
+            return;
+        }
+        insn_apply_read(&in, v->gprs, val);
+    }
+    struct vcpu_exit skip = *e;
+    skip.insn_len = in.length;
+    arch_vcpu_skip(v, &skip);
+}

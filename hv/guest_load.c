@@ -1,0 +1,160 @@
+/* Loads a guest kernel image into guest RAM and sets the vCPU up to start
+ * it in the mode the image asks for (docs/guest-platform.md):
+ *  - ELF64: 64-bit long mode, paging on with an identity map of the first
+ *    4 GiB built here, flat 64-bit code segment;
+ *  - ELF32 with a Multiboot header: 32-bit protected mode, paging off,
+ *    EAX = 0x2BADB002, EBX = a Multiboot information structure;
+ *  - other ELF32: 32-bit protected mode, paging off. */
+#include "hv/elf.h"
+#include "hv/format.h"
+#include "hv/guest.h"
+#include "hv/string.h"
+#include "plinth/errno.h"
+
+/* Guest-physical layout of what the loader builds (below the image). */
+#define GUEST_PML4 0x1000ull
+#define GUEST_PDPT 0x2000ull
+#define GUEST_PD 0x3000ull          /* four page directories: 0..4 GiB */
+#define GUEST_IDENTITY_GIB 4
+#define GUEST_GDT 0x7000ull
+#define GUEST_TSS 0x7100ull
+#define GUEST_MBI 0x8000ull
+#define GUEST_CMDLINE 0x8100ull
+#define GUEST_CMDLINE_MAX 0x700ull
+#define GUEST_STACK_TOP 0x80000ull
+#define GUEST_IMAGE_MIN 0x100000ull /* images load at 1 MiB or above */
+
+#define PTE_P_ 1ull
+#define PTE_W_ 2ull
+#define PTE_PS_ 0x80ull
+
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS_ 0x18
+#define GDT_CODE64 0x00AF9B000000FFFFull /* L=1, present, accessed */
+#define GDT_CODE32 0x00CF9B000000FFFFull
+#define GDT_DATA 0x00CF93000000FFFFull
+#define ATTR_CODE64 0xA9B
+#define ATTR_CODE32 0xC9B
+#define ATTR_DATA 0xC93
+#define ATTR_TSS_BUSY 0x8B
+#define ATTR_LDT 0x82
+#define TSS_LIMIT 0x67
+
+#define CR0_PE 0x1ull
+#define CR0_ET 0x10ull
+#define CR0_NE 0x20ull
+#define CR0_WP 0x10000ull
+#define CR0_PG 0x80000000ull
+#define CR4_PAE 0x20ull
+#define EFER_LME 0x100ull
+#define EFER_LMA 0x400ull
+#define RFLAGS_RESERVED 0x2ull
+
+#define MB1_INFO_MEM (1u << 0)
+#define MB1_INFO_CMDLINE (1u << 2)
+
+static struct vcpu_segment seg(uint16_t sel, uint16_t attr, uint32_t limit, uint64_t base)
+{
+    return (struct vcpu_segment){ .selector = sel, .attr = attr, .limit = limit, .base = base };
+}
+
+static bool build_identity_map(struct guest *g)
+{
+    uint64_t pml4e = GUEST_PDPT | PTE_P_ | PTE_W_;
+    if (!guest_write(g, GUEST_PML4, &pml4e, 8))
+        return false;
+    for (uint64_t i = 0; i < GUEST_IDENTITY_GIB; i++) {
+        uint64_t pdpte = (GUEST_PD + i * 0x1000) | PTE_P_ | PTE_W_;
+        if (!guest_write(g, GUEST_PDPT + i * 8, &pdpte, 8))
+            return false;
+        for (uint64_t j = 0; j < 512; j++) {
+            uint64_t pde = ((i << 30) + (j << 21)) | PTE_P_ | PTE_W_ | PTE_PS_;
+            if (!guest_write(g, GUEST_PD + i * 0x1000 + j * 8, &pde, 8))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool build_gdt(struct guest *g, bool long_mode)
+{
+    uint64_t gdt[5] = { 0, long_mode ? GDT_CODE64 : GDT_CODE32, GDT_DATA, 0, 0 };
+    /* 64-bit TSS descriptor (two slots); VMX insists on a usable TR. */
+    gdt[3] = TSS_LIMIT | ((GUEST_TSS & 0xFFFFFF) << 16) | (0x8Bull << 40) | ((GUEST_TSS >> 24 & 0xFF) << 56);
+    gdt[4] = GUEST_TSS >> 32;
+    return guest_write(g, GUEST_GDT, gdt, sizeof(gdt));
+}
+
+int guest_load(struct guest *g, const void *image, size_t size, const char *cmdline, char *err, size_t errlen)
+{
+    struct elf_image img;
+    int rc = elf_parse(image, size, &img, err, errlen);
+    if (rc)
+        return rc;
+    for (unsigned i = 0; i < img.segment_count; i++) {
+        const struct elf_segment *s = &img.segments[i];
+        if (s->paddr < GUEST_IMAGE_MIN || !guest_ram_contains(g, s->paddr, s->memsz)) {
+            hv_snprintf(err, errlen, "image: segment at %#lx (%#lx bytes) is outside guest RAM [%#llx, %#lx)",
+                        s->paddr, s->memsz, GUEST_IMAGE_MIN, g->mem_size);
+            return -PL_ERANGE;
+        }
+    }
+    for (unsigned i = 0; i < img.segment_count; i++) {
+        const struct elf_segment *s = &img.segments[i];
+        guest_write(g, s->paddr, (const uint8_t *)image + s->offset, s->filesz);
+        static const uint8_t zeros[256];
+        for (uint64_t off = s->filesz; off < s->memsz; off += sizeof(zeros))
+            guest_write(g, s->paddr + off, zeros, MIN(sizeof(zeros), s->memsz - off));
+    }
+
+    struct vcpu *v = &g->vcpu;
+    struct vcpu_state st;
+    memset(&st, 0, sizeof(st));
+    memset(v->gprs, 0, sizeof(v->gprs));
+    st.rip = img.entry;
+    st.rflags = RFLAGS_RESERVED;
+    st.gdtr = (struct vcpu_dtable){ GUEST_GDT, 5 * 8 - 1 };
+    st.idtr = (struct vcpu_dtable){ 0, 0 };
+    st.tr = seg(SEL_TSS_, ATTR_TSS_BUSY, TSS_LIMIT, GUEST_TSS);
+    st.ldtr = seg(0, ATTR_LDT & ~0x80u, 0, 0); /* not present: unusable */
+    struct vcpu_segment data = seg(SEL_DATA, ATTR_DATA, 0xFFFFFFFF, 0);
+    st.ds = st.es = st.fs = st.gs = st.ss = data;
+    v->gprs[REG_RSP] = GUEST_STACK_TOP;
+    if (!build_gdt(g, img.is64)) {
+        hv_snprintf(err, errlen, "guest RAM too small for the boot structures");
+        return -PL_ERANGE;
+    }
+
+    if (img.is64) {
+        if (!build_identity_map(g)) {
+            hv_snprintf(err, errlen, "guest RAM too small for the boot page tables");
+            return -PL_ERANGE;
+        }
+        st.cs = seg(SEL_CODE, ATTR_CODE64, 0xFFFFFFFF, 0);
+        st.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+        st.cr3 = GUEST_PML4;
+        st.cr4 = CR4_PAE;
+        st.efer = EFER_LME | EFER_LMA;
+    } else {
+        st.cs = seg(SEL_CODE, ATTR_CODE32, 0xFFFFFFFF, 0);
+        st.cr0 = CR0_PE | CR0_ET | CR0_NE;
+        if (img.multiboot1) {
+            uint32_t mbi[4] = { MB1_INFO_MEM, 640, (uint32_t)((g->mem_size - GUEST_IMAGE_MIN) >> 10), 0 };
+            size_t len = strlen(cmdline);
+            if (len >= GUEST_CMDLINE_MAX) {
+                hv_snprintf(err, errlen, "command line of %zu bytes is longer than %llu", len, GUEST_CMDLINE_MAX - 1);
+                return -PL_E2BIG;
+            }
+            guest_write(g, GUEST_CMDLINE, cmdline, len + 1);
+            mbi[0] |= MB1_INFO_CMDLINE;
+            uint32_t cmdline_ptr = (uint32_t)GUEST_CMDLINE;
+            guest_write(g, GUEST_MBI, mbi, sizeof(mbi));
+            guest_write(g, GUEST_MBI + 16, &cmdline_ptr, 4);
+            v->gprs[REG_RAX] = MULTIBOOT1_BOOTLOADER_MAGIC;
+            v->gprs[REG_RBX] = GUEST_MBI;
+        }
+    }
+    arch_vcpu_set_state(v, &st);
+    return 0;
+}

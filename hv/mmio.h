@@ -1,0 +1,28 @@
+/* Emulated MMIO regions: guest-physical ranges with no RAM behind them
+ * whose accesses (EPT violations / nested page faults) are decoded and
+ * handed to a device model. */
+#ifndef HV_MMIO_H
+#define HV_MMIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct guest;
+
+struct mmio_region {
+    const char *name;
+    uint64_t base, len;
+    /* size is 1, 2, 4 or 8 and [off, off+size) lies inside the region */
+    uint64_t (*read)(struct guest *g, uint64_t off, unsigned size);
+    void (*write)(struct guest *g, uint64_t off, unsigned size, uint64_t val);
+};
+
+/* The test device every guest has (hv/testdev.c). */
+#define TESTDEV_BASE 0xFEB00000ull
+#define TESTDEV_SIZE 0x1000ull
+#define TESTDEV_MAGIC 0x504C4E54u /* "TNLP" little endian: 'PLNT' */
+extern const struct mmio_region testdev_region;
+
+const struct mmio_region *mmio_find(uint64_t gpa);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Exit-cost benchmark: average TSC cycles per exiting operation. */
+#include "guest.h"
+
+GUEST("bench");
+
+#define N 10000
+
+#define BENCH(name, op)                                                        \
+    do {                                                                       \
+        for (unsigned i_ = 0; i_ < 100; i_++) /* warm up */                    \
+            op;                                                                \
+        uint64_t t0_ = rdtsc();                                                \
+        for (unsigned i_ = 0; i_ < N; i_++)                                    \
+            op;                                                                \
+        printf("bench: " name " cycles_per_op=%lu\n", (rdtsc() - t0_) / N);    \
+    } while (0)
+
+int main(void)
+{
+    volatile uint32_t *magic = (volatile uint32_t *)(TESTDEV_BASE + TESTDEV_REG_MAGIC);
+
+    CHECK_EQ(hc_version(), 0x10000, "HC_VERSION");
+    CHECK_EQ(*magic, TESTDEV_MAGIC, "test device magic");
+    BENCH("cpuid", cpuid(0, 0));
+    BENCH("hypercall", hc_version());
+    BENCH("portio", outb(UNUSED_PORT, 0));
+    BENCH("mmio", (void)*magic);
+    return tests_failed();
+}

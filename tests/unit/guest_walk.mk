@@ -1,0 +1,2 @@
+UNIT_TESTS += guest_walk
+UNIT_SRCS_guest_walk := arch/x86/guest_walk.c
