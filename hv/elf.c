@@ -104,7 +104,8 @@ int elf_parse(const void *image, size_t size, struct elf_image *out, char *err, 
         if (s.offset > size || s.filesz > size - s.offset)
             return fail(err, errlen, -PL_EINVAL, "image: segment %lu's bytes run past the end of the file (offset %#lx)",
                         i, s.offset);
-        if (s.paddr + s.memsz < s.paddr)
+        /* An ELF32 segment must also end within the 32-bit address space. */
+        if (s.paddr + s.memsz < s.paddr || (!is64 && s.paddr + s.memsz > (1ull << 32)))
             return fail(err, errlen, -PL_EINVAL, "image: segment %lu's address range wraps (%#lx)", i, s.paddr);
         if (out->segment_count == ELF_MAX_SEGMENTS)
             return fail(err, errlen, -PL_ENOSPC, "image: more than %lu loadable segments", ELF_MAX_SEGMENTS, 0);

@@ -10,7 +10,12 @@
 #define LEAF1_ECX_SMX (1u << 6)
 #define LEAF1_ECX_X2APIC (1u << 21)
 #define LEAF1_ECX_TSC_DEADLINE (1u << 24)
+#define LEAF1_ECX_XSAVE (1u << 26)
+#define LEAF1_ECX_OSXSAVE (1u << 27)
+#define LEAF1_ECX_AVX (1u << 28)
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
+#define LEAF7_EBX_AVX2 (1u << 5)
+#define LEAF7_EBX_AVX512_MASK 0xDC230000u /* AVX-512 F, DQ, IFMA, PF, ER, CD, BW, VL */
 #define LEAF7_ECX_LA57 (1u << 16)
 #define LEAF7_EBX_SGX (1u << 2)
 #define EXT1_ECX_SVM (1u << 2)
@@ -41,16 +46,24 @@ void handle_cpuid(struct guest *g, const struct vcpu_exit *e)
         cpuid_count(leaf, sub, &a, &b, &c, &d);
         switch (leaf) {
         case 1:
-            c &= ~(LEAF1_ECX_VMX | LEAF1_ECX_SMX | LEAF1_ECX_MONITOR);
+            /* No XSAVE state management yet (XSETBV raises #UD), so nothing
+             * that depends on it: XSAVE, AVX and later. */
+            c &= ~(LEAF1_ECX_VMX | LEAF1_ECX_SMX | LEAF1_ECX_MONITOR | LEAF1_ECX_XSAVE | LEAF1_ECX_OSXSAVE |
+                   LEAF1_ECX_AVX);
             c |= LEAF1_ECX_HYPERVISOR | LEAF1_ECX_X2APIC | LEAF1_ECX_TSC_DEADLINE;
             b = (b & 0x00FFFFFF) | (v->id << 24); /* initial APIC id */
             break;
         case 7:
             if (sub == 0) {
                 c &= ~LEAF7_ECX_LA57;  /* guests get 4-level paging */
-                b &= ~LEAF7_EBX_SGX;
+                b &= ~(LEAF7_EBX_SGX | LEAF7_EBX_AVX2 | LEAF7_EBX_AVX512_MASK);
             }
             break;
+        case 0xB:
+        case 0x1F:
+            d = v->id; /* x2APIC id, as leaf 1 and MSR 0x802 report */
+            break;
+        case 0xD: /* XSAVE state enumeration */
         case 0x12: /* SGX */
         case 0x8000000A: /* SVM features */
             a = b = c = d = 0;

@@ -20,7 +20,7 @@
 #define LSR_THRE_TEMT 0x60       /* always ready: output is taken at once */
 #define MSR_CTS_DSR_DCD 0xB0
 
-static void console_flush(struct guest *g)
+void guest_console_flush(struct guest *g)
 {
     if (g->console_len == 0)
         return;
@@ -29,11 +29,10 @@ static void console_flush(struct guest *g)
     g->console_len = 0;
 }
 
-void guest_console_putc(struct guest *g, char c);
 void guest_console_putc(struct guest *g, char c)
 {
     if (c == '\n') {
-        console_flush(g);
+        guest_console_flush(g);
         return;
     }
     if (c == '\r')
@@ -43,7 +42,7 @@ void guest_console_putc(struct guest *g, char c)
         c = '?';
     g->console[g->console_len++] = c;
     if (g->console_len == GUEST_CONSOLE_LINE - 1)
-        console_flush(g); /* a long line continues on the next log line */
+        guest_console_flush(g); /* a long line continues on the next log line */
 }
 
 static uint32_t vuart_read(struct guest *g, unsigned reg)
@@ -107,7 +106,7 @@ void handle_io(struct guest *g, const struct vcpu_exit *e)
         if (port >= VUART_BASE && port < VUART_BASE + VUART_PORTS && size == 1) {
             vuart_write(g, port - VUART_BASE, (uint8_t)val);
         } else if (port == EXIT_PORT) {
-            console_flush(g);
+            guest_console_flush(g);
             arch_vcpu_skip(v, e);
             guest_stop(g, false, val, "exited through the exit port with code %u", val);
             return;

@@ -37,6 +37,15 @@ void handle_memory(struct guest *g, const struct vcpu_exit *e)
 {
     struct vcpu *v = &g->vcpu;
     uint64_t gpa = e->mem.gpa;
+    if (g->wp_page && e->mem.write && (gpa & ~0xFFFull) == g->wp_page) {
+        /* The write-protect trap the guest armed (hv/testdev.c): lift it
+         * and let the write (or the event delivery it was part of) run
+         * again. */
+        arch_aspace_protect(&g->as, g->wp_page, 0x1000, ASPACE_RWX);
+        g->wp_page = 0;
+        g->wp_hits++;
+        return;
+    }
     const struct mmio_region *r = mmio_find(gpa);
     if (!r || e->mem.exec) {
         guest_stop(g, true, 0, "%s access to guest-physical %#lx outside its memory, rip %#lx", access_name(e), gpa,

@@ -102,16 +102,22 @@ static bool msr_write(struct guest *g, uint32_t msr, uint64_t val)
     case MSR_APIC_BASE_:
         return val == apic_base(v); /* relocating or disabling the APIC is not supported */
     case X2APIC_TPR:
-        g->lapic_tpr = (uint32_t)(val & 0xFF);
-        return val <= 0xFF;
+        if (val > 0xFF)
+            return false;
+        g->lapic_tpr = (uint32_t)val;
+        return true;
     case X2APIC_EOI:
         return val == 0; /* SDM 11.12.1.2: non-zero EOI writes #GP in x2APIC mode */
     case X2APIC_SVR:
+        if (val > 0xFFFF)
+            return false;
         g->lapic_svr = (uint32_t)(val & 0x1FF);
-        return val <= 0xFFFF;
+        return true;
     case X2APIC_LVT_TIMER:
+        if (val > 0xFFFFFFFFu)
+            return false;
         g->lapic_lvt_timer = (uint32_t)(val & LVT_TIMER_WRITABLE);
-        return val <= 0xFFFFFFFFu;
+        return true;
     default:
         if (!state_msr(&st, msr))
             return false;

@@ -31,6 +31,7 @@ void guest_stop(struct guest *g, bool crashed, uint32_t code, const char *fmt, .
     va_end(ap);
     if (g->state == GUEST_STOPPED)
         return;
+    guest_console_flush(g); /* its last words come before the verdict */
     g->state = GUEST_STOPPED;
     g->crashed = crashed;
     g->exit_code = code;

@@ -52,6 +52,11 @@ struct guest {
     /* test MMIO device (hv/testdev.c) */
     uint64_t testdev_scratch;
     uint32_t testdev_accesses;
+    /* one RAM page the guest asked to have write-protected in its
+     * second-level tables; the first write to it exits, lifts the
+     * protection and is counted (tests exits during event delivery) */
+    uint64_t wp_page;        /* 0: none armed */
+    uint32_t wp_hits;
 };
 
 /* Create a guest with mem bytes of RAM (rounded up to 2 MiB). Returns NULL
@@ -69,6 +74,9 @@ bool guest_read(struct guest *g, uint64_t gpa, void *dst, uint64_t len);
 /* Stop the guest; crashed says it misbehaved. reason is logged. */
 void guest_stop(struct guest *g, bool crashed, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Console output of the guest (hv/exit_io.c); flush prints a partial line. */
+void guest_console_putc(struct guest *g, char c);
+void guest_console_flush(struct guest *g);
 /* Log with the guest's prefix. */
 void guest_log(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -50,6 +50,7 @@
 #define EFER_LME 0x100ull
 #define EFER_LMA 0x400ull
 #define RFLAGS_RESERVED 0x2ull
+#define PAT_POWER_ON 0x0007040600070406ull /* SDM Vol. 3A 11.12.4 */
 
 #define MB1_INFO_MEM (1u << 0)
 #define MB1_INFO_CMDLINE (1u << 2)
@@ -114,6 +115,7 @@ int guest_load(struct guest *g, const void *image, size_t size, const char *cmdl
     memset(v->gprs, 0, sizeof(v->gprs));
     st.rip = img.entry;
     st.rflags = RFLAGS_RESERVED;
+    st.pat = PAT_POWER_ON;
     st.gdtr = (struct vcpu_dtable){ GUEST_GDT, 5 * 8 - 1 };
     st.idtr = (struct vcpu_dtable){ 0, 0 };
     st.tr = seg(SEL_TSS_, ATTR_TSS_BUSY, TSS_LIMIT, GUEST_TSS);

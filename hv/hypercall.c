@@ -12,7 +12,6 @@
 #define MAX_TIMER_NS (3600ull * NS_PER_SECOND)
 #define FIRST_EXTERNAL_VECTOR 32
 
-void guest_console_putc(struct guest *g, char c);
 bool guest_fetch_insn(struct guest *g, uint8_t *buf, unsigned len, unsigned *got);
 
 static int64_t hc_console_write(struct guest *g, uint64_t gpa, uint64_t len)

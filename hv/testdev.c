@@ -1,12 +1,19 @@
 /* Test MMIO device at TESTDEV_BASE: 0x0 magic (32-bit), 0x8..0xF a 64-bit
  * scratch register accessible as any little-endian slice, 0x10 the number
- * of accesses so far. Exercises the MMIO path at every access size. */
+ * of accesses so far. Exercises the MMIO path at every access size.
+ * 0x18 (write, 64-bit): write-protect the guest RAM page at that address in
+ * the second-level tables until the guest next writes it; 0x20 (read): how
+ * many such writes trapped. Lets a guest make its own event delivery exit
+ * (the CPU pushes the frame onto a protected stack) to test re-injection. */
 #include "hv/guest.h"
 #include "hv/mmio.h"
 
 #define TESTDEV_MAGIC_OFF 0x0
 #define TESTDEV_SCRATCH_OFF 0x8
 #define TESTDEV_COUNT_OFF 0x10
+#define TESTDEV_WP_ARM_OFF 0x18
+#define TESTDEV_WP_HITS_OFF 0x20
+#define PAGE_MASK_ 0xFFFull
 
 static uint64_t slice(uint64_t reg, uint64_t byte_off, unsigned size)
 {
@@ -23,6 +30,8 @@ static uint64_t testdev_read(struct guest *g, uint64_t off, unsigned size)
         return slice(g->testdev_scratch, off - TESTDEV_SCRATCH_OFF, size);
     if (off == TESTDEV_COUNT_OFF)
         return slice(g->testdev_accesses, 0, size);
+    if (off == TESTDEV_WP_HITS_OFF)
+        return slice(g->wp_hits, 0, size);
     return 0;
 }
 
@@ -33,6 +42,12 @@ static void testdev_write(struct guest *g, uint64_t off, unsigned size, uint64_t
         unsigned shift = 8 * (unsigned)(off - TESTDEV_SCRATCH_OFF);
         uint64_t mask = (size == 8 ? ~0ull : (1ull << (8 * size)) - 1) << shift;
         g->testdev_scratch = (g->testdev_scratch & ~mask) | ((val << shift) & mask);
+    } else if (off == TESTDEV_WP_ARM_OFF && size == 8) {
+        uint64_t page = val & ~PAGE_MASK_;
+        if (g->wp_page || !guest_ram_contains(g, page, PAGE_MASK_ + 1))
+            return; /* one page at a time, and only RAM */
+        if (arch_aspace_protect(&g->as, page, PAGE_MASK_ + 1, ASPACE_R | ASPACE_X) == 0)
+            g->wp_page = page;
     }
 }
 

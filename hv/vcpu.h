@@ -73,7 +73,7 @@ struct vcpu_exit {
             uint16_t port;
             uint8_t size;      /* 1, 2 or 4 */
             bool in;
-            bool string, rep;  /* INS/OUTS: not emulated yet, guest gets #GP... see core */
+            bool string, rep;  /* INS/OUTS (not emulated yet: the core raises #UD) */
         } io;
         struct {
             uint32_t index;    /* ECX */

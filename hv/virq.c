@@ -37,7 +37,11 @@ void virq_fire_timers(struct guest *g)
     }
     if (lvt_timer_armed(g) && now >= g->tsc_deadline) {
         g->tsc_deadline = 0; /* one shot, as the hardware does */
-        virq_raise(g, (uint8_t)(g->lapic_lvt_timer & 0xFF));
+        uint8_t vector = (uint8_t)(g->lapic_lvt_timer & 0xFF);
+        /* Vectors 0-31 are illegal for LVT entries: the APIC drops them
+         * (SDM Vol. 3A 11.5.3, "send illegal vector" error). */
+        if (vector >= 32)
+            virq_raise(g, vector);
     }
 }
 

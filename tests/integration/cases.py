@@ -123,7 +123,7 @@ CASES += [
 # Every trap-handler guest checks its handler and reports "guest NAME: N
 # passed, 0 failed"; misbehaving guests sit between them, so each must be
 # stopped with a diagnostic while the next guest still runs.
-GOOD_GUESTS = ["hello64", "hello32", "cpuid", "msr", "io", "hlt", "hypercall", "mmio", "interrupts"]
+GOOD_GUESTS = ["hello64", "hello32", "cpuid", "msr", "io", "hlt", "hypercall", "mmio", "interrupts", "reinject"]
 MISBEHAVING = [
     ("bad_memory", r"stopped: read access to guest-physical 0xc0000000 outside its memory, rip 0x[0-9a-f]+"),
     ("triple_fault", r"stopped: triple fault \(shutdown\) at rip 0x[0-9a-f]+"),

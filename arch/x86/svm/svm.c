@@ -145,7 +145,7 @@ static void svm_set_state(struct vcpu *v, const struct vcpu_state *st)
     /* VMRUN requires EFER.SVME in the guest image (APM 15.5.1); the guest
      * never sees it (MSR reads are filtered by the core). */
     g->efer = st->efer | EFER_SVME;
-    g->g_pat = st->pat ? st->pat : DEFAULT_PAT;
+    g->g_pat = st->pat;
     g->dr7 = st->dr7 ? st->dr7 : 0x400;
     g->dr6 = 0xFFFF0FF0;
     seg_to_vmcb(&g->cs, &st->cs);
@@ -344,10 +344,15 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
      * bit again (event injection and RIP are never cached). */
     vmcb->control.clean = SVM_CLEAN_ALL & ~SVM_CLEAN_TPR;
 
-    /* An event interrupted in delivery goes back in (APM 15.7.2). */
+    /* An event interrupted in delivery goes back in (APM 15.7.2). INTn,
+     * INT3 and INTO are not re-injected: RIP still points at the
+     * instruction, which raises them again when it re-executes. */
     s->reinject_pending = false;
     vmcb->control.event_inj = 0;
-    if (vmcb->control.exit_int_info & SVM_EVT_VALID) {
+    uint32_t info = vmcb->control.exit_int_info;
+    uint32_t type = (info >> SVM_EVT_TYPE_SHIFT) & 7, vector = info & 0xFF;
+    bool reexecutes = type == SVM_EVT_TYPE_SOFTINT || (type == SVM_EVT_TYPE_EXCEPTION && (vector == 3 || vector == 4));
+    if ((info & SVM_EVT_VALID) && !reexecutes) {
         vmcb->control.event_inj = vmcb->control.exit_int_info;
         vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
         s->reinject_pending = true;
