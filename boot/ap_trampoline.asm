@@ -17,6 +17,8 @@
 
 %define CR0_PE  (1 << 0)
 %define CR0_WP  (1 << 16)
+%define CR0_NW  (1 << 29)
+%define CR0_CD  (1 << 30)
 %define CR0_PG  (1 << 31)
 %define CR4_PAE (1 << 5)
 %define MSR_EFER 0xC0000080
@@ -52,7 +54,10 @@ start32:
     rdmsr
     or eax, [ebx + P_EFER]
     wrmsr
+    ; An AP leaves INIT with CR0.CD and CR0.NW set (SDM Vol. 3A 9.1.1,
+    ; table 9-1): turn caching on, or this CPU runs uncached.
     mov eax, cr0
+    and eax, ~(CR0_CD | CR0_NW)
     or eax, CR0_PG | CR0_WP
     mov cr0, eax
     jmp far [ebx + P_LM_JUMP]

@@ -15,6 +15,8 @@
 
 %define CR0_PE  (1 << 0)
 %define CR0_WP  (1 << 16)
+%define CR0_NW  (1 << 29)
+%define CR0_CD  (1 << 30)
 %define CR0_PG  (1 << 31)
 %define CR4_PAE (1 << 5)
 %define MSR_EFER 0xC0000080
@@ -126,7 +128,10 @@ _start:
 .no_nx:
     wrmsr
 
+    ; Caches on: firmware normally leaves them so, but nothing guarantees it
+    ; (SDM Vol. 3A 11.5.1, table 11-5).
     mov eax, cr0
+    and eax, ~(CR0_CD | CR0_NW)
     or eax, CR0_PG | CR0_WP | CR0_PE
     mov cr0, eax
 

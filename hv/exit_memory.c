@@ -9,8 +9,6 @@
 
 #define EFER_LMA_ (1ull << 10)
 
-bool guest_fetch_insn(struct guest *g, uint8_t *buf, unsigned len, unsigned *got);
-
 static const struct mmio_region *const regions[] = { &testdev_region };
 
 const struct mmio_region *mmio_find(uint64_t gpa)
@@ -58,7 +56,7 @@ void handle_memory(struct guest *g, const struct vcpu_exit *e)
     struct vcpu_state st;
     struct insn in;
     arch_vcpu_get_state(v, &st);
-    if (!guest_fetch_insn(g, bytes, sizeof(bytes), &got) || insn_decode(bytes, got, code_mode(&st), &in)) {
+    if (!guest_fetch_insn(g, &st, bytes, sizeof(bytes), &got) || insn_decode(bytes, got, code_mode(&st), &in)) {
         guest_stop(g, true, 0, "MMIO %s at %#lx (%s) by an instruction that cannot be emulated, rip %#lx: %02x %02x %02x %02x",
                    access_name(e), gpa, r->name, st.rip, got > 0 ? bytes[0] : 0, got > 1 ? bytes[1] : 0,
                    got > 2 ? bytes[2] : 0, got > 3 ? bytes[3] : 0);

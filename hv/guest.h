@@ -77,6 +77,10 @@ void guest_stop(struct guest *g, bool crashed, uint32_t code, const char *fmt, .
 /* Console output of the guest (hv/exit_io.c); flush prints a partial line. */
 void guest_console_putc(struct guest *g, char c);
 void guest_console_flush(struct guest *g);
+/* Fetch up to len bytes of the instruction at the vCPU's RIP through the
+ * guest's page tables (hv/guest_mem.c); st is the vCPU's current state.
+ * *got may be less than len when the instruction is near an unmapped page. */
+bool guest_fetch_insn(struct guest *g, const struct vcpu_state *st, uint8_t *buf, unsigned len, unsigned *got);
 /* Log with the guest's prefix. */
 void guest_log(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -53,6 +53,8 @@ static void dispatch(struct guest *g, const struct vcpu_exit *e)
     case VEXIT_OTHER:
         /* VMRUN, VMLOAD, VMXON and friends inside the guest: it has no
          * virtualization extensions, so they are undefined opcodes. */
+        pr_debug("dom%u(%s): exit %#lx (qualification %#lx) at rip %#lx answered with #UD", g->id, g->name, e->raw,
+                 e->qual, arch_vcpu_rip(v));
         guest_inject_exception(g, 6, false, 0);
         break;
     }

@@ -12,7 +12,6 @@
 #define MAX_TIMER_NS (3600ull * NS_PER_SECOND)
 #define FIRST_EXTERNAL_VECTOR 32
 
-bool guest_fetch_insn(struct guest *g, uint8_t *buf, unsigned len, unsigned *got);
 
 static int64_t hc_console_write(struct guest *g, uint64_t gpa, uint64_t len)
 {
@@ -101,7 +100,9 @@ void handle_hypercall(struct guest *g, const struct vcpu_exit *e)
          * anything else is the guest's own #UD. */
         uint8_t insn[3];
         unsigned got = 0;
-        if (!guest_fetch_insn(g, insn, sizeof(insn), &got) || got < 3 || !is_hypercall_insn(insn)) {
+        struct vcpu_state st;
+        arch_vcpu_get_state(v, &st);
+        if (!guest_fetch_insn(g, &st, insn, sizeof(insn), &got) || got < 3 || !is_hypercall_insn(insn)) {
             guest_inject_exception(g, 6, false, 0);
             return;
         }

@@ -12,9 +12,9 @@ GUEST_PYTHON ?= python3
 GUEST_SRC := tests/guests
 GUEST_OUT := $(BUILD)/guests
 
-GUESTS64 := hello64 cpuid msr io hlt hypercall mmio interrupts reinject \
+GUESTS64 := hello64 cpuid msr io hlt hypercall mmio interrupts reinject crtest64 \
             bad_memory triple_fault bad_hypercall bad_msr bench
-GUESTS32 := hello32
+GUESTS32 := hello32 crtest32
 GUESTS := $(GUESTS64) $(GUESTS32)
 GUEST_ELFS := $(addprefix $(GUEST_OUT)/,$(addsuffix .elf,$(GUESTS)))
 

@@ -300,6 +300,7 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
         e->reason = VEXIT_INIT;
         break;
     case SVM_EXIT_INVALID:
+    case (uint32_t)SVM_EXIT_INVALID: /* QEMU TCG stores -1 as 32 bits */
         e->reason = VEXIT_INVALID;
         break;
     default:
