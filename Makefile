@@ -134,3 +134,4 @@ test: deps
 .PHONY: bench
 bench: all
 	$(PYTHON) bench/boot_cost.py
+	$(PYTHON) bench/exit_cost.py
