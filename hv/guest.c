@@ -51,7 +51,7 @@ static void free_guest_memory(struct guest *g)
     kfree(g);
 }
 
-struct guest *guest_create(const char *name, uint64_t mem, char *err, size_t errlen)
+struct guest *guest_create(const char *name, uint64_t mem, unsigned id, char *err, size_t errlen)
 {
     mem = ALIGN_UP(mem, GUEST_CHUNK);
     if (mem < GUEST_MEM_MIN || mem > GUEST_MEM_MAX) {
@@ -71,7 +71,7 @@ struct guest *guest_create(const char *name, uint64_t mem, char *err, size_t err
     }
     g->chunk_hpa = phys_to_virt(table);
     memset(g->chunk_hpa, 0, PAGE_SIZE);
-    g->id = next_guest_id++;
+    g->id = id ? id : next_guest_id++;
     hv_snprintf(g->name, sizeof(g->name), "%s", name);
     g->state = GUEST_RUNNING;
     g->mem_size = mem;

@@ -27,7 +27,9 @@ struct guest {
     char name[GUEST_NAME_MAX];
     enum guest_state state;
     bool crashed;            /* stopped for misbehaving, not by its own exit */
+    bool reboot_requested;   /* HC_SHUTDOWN(SHUTDOWN_REBOOT): start it again */
     uint32_t exit_code;      /* from the exit port or shutdown hypercall */
+    uint32_t boot_count;     /* times this guest was started before (reboots) */
 
     uint64_t mem_size;
     uint64_t *chunk_hpa;     /* GUEST_MAX_CHUNKS entries (one page) */
@@ -59,9 +61,10 @@ struct guest {
     uint32_t wp_hits;
 };
 
-/* Create a guest with mem bytes of RAM (rounded up to 2 MiB). Returns NULL
+/* Create a guest with mem bytes of RAM (rounded up to 2 MiB), with a new
+ * id, or with id when it is non-zero (a reboot keeps the id). Returns NULL
  * with a reason in err when memory or the virtualization backend fail. */
-struct guest *guest_create(const char *name, uint64_t mem, char *err, size_t errlen);
+struct guest *guest_create(const char *name, uint64_t mem, unsigned id, char *err, size_t errlen);
 void guest_destroy(struct guest *g);
 
 /* Host pointer to [gpa, gpa+len) when it lies inside one RAM chunk. */

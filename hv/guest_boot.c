@@ -12,6 +12,9 @@
 #include "hv/pmm.h"
 #include "hv/string.h"
 
+/* A guest that reboots more often than this in a row is stopped. */
+#define GUEST_MAX_REBOOTS 8
+
 static const char *const exit_names[PLINTH_EXIT_REASONS] = {
     "cpuid", "rdmsr", "wrmsr", "io", "hlt", "hypercall", "memory", "extint", "intwin", "exception",
     "shutdown", "init", "invalid", "other",
@@ -91,21 +94,43 @@ void guest_boot_all(const struct boot_info *bi, struct guest_boot_summary *sum)
             sum->rejected++;
             continue;
         }
-        struct guest *g = guest_create(name, mem, err, sizeof(err));
-        if (!g) {
-            pr_err("guest: %s: %s; skipped", name, err);
-            sum->rejected++;
-            continue;
-        }
-        if (guest_load(g, phys_to_virt(m->start), m->end - m->start, m->cmdline, err, sizeof(err))) {
-            pr_err("guest: dom%u(%s): cannot load: %s", g->id, name, err);
+        unsigned id = 0;
+        struct guest *g = NULL;
+        for (uint32_t boot = 0;; boot++) {
+            g = guest_create(name, mem, id, err, sizeof(err));
+            if (!g) {
+                pr_err("guest: %s: %s; skipped", name, err);
+                break;
+            }
+            id = g->id;
+            g->boot_count = boot;
+            if (guest_load(g, phys_to_virt(m->start), m->end - m->start, m->cmdline, err, sizeof(err))) {
+                pr_err("guest: dom%u(%s): cannot load: %s", g->id, name, err);
+                guest_destroy(g);
+                g = NULL;
+                break;
+            }
+            if (boot)
+                guest_log(g, "rebooting (start %u), %lu MiB", boot + 1, g->mem_size >> 20);
+            else
+                guest_log(g, "starting, %lu MiB", g->mem_size >> 20);
+            guest_run(g);
+            log_exit_stats(g);
+            if (!g->reboot_requested)
+                break;
+            if (boot + 1 == GUEST_MAX_REBOOTS) {
+                g->crashed = true;
+                pr_warn("dom%u(%s): stopped: rebooted %u times in a row", g->id, name, GUEST_MAX_REBOOTS);
+                break;
+            }
+            /* A reboot starts from scratch: fresh (zeroed) memory, the image
+             * loaded again, a new vCPU; only the id and name stay. */
             guest_destroy(g);
+        }
+        if (!g) {
             sum->rejected++;
             continue;
         }
-        guest_log(g, "starting, %lu MiB", g->mem_size >> 20);
-        guest_run(g);
-        log_exit_stats(g);
         if (g->crashed)
             sum->crashed++;
         else if (g->exit_code == 0)

@@ -76,6 +76,7 @@ static bool dispatch(struct guest *g, uint64_t nr, const uint64_t *a, int64_t *r
             *ret = -PL_EINVAL;
             return false;
         }
+        g->reboot_requested = a[0] == SHUTDOWN_REBOOT;
         guest_stop(g, a[0] == SHUTDOWN_CRASH, 0, "shut itself down (%s)",
                    a[0] == SHUTDOWN_POWEROFF ? "power off" : a[0] == SHUTDOWN_REBOOT ? "reboot" : "crash");
         return true;

@@ -4,7 +4,8 @@
  * 0x18 (write, 64-bit): write-protect the guest RAM page at that address in
  * the second-level tables until the guest next writes it; 0x20 (read): how
  * many such writes trapped. Lets a guest make its own event delivery exit
- * (the CPU pushes the frame onto a protected stack) to test re-injection. */
+ * (the CPU pushes the frame onto a protected stack) to test re-injection.
+ * 0x28 (read): how many times this guest was started before (reboots). */
 #include "hv/guest.h"
 #include "hv/mmio.h"
 
@@ -13,6 +14,7 @@
 #define TESTDEV_COUNT_OFF 0x10
 #define TESTDEV_WP_ARM_OFF 0x18
 #define TESTDEV_WP_HITS_OFF 0x20
+#define TESTDEV_BOOT_COUNT_OFF 0x28
 #define PAGE_MASK_ 0xFFFull
 
 static uint64_t slice(uint64_t reg, uint64_t byte_off, unsigned size)
@@ -32,6 +34,8 @@ static uint64_t testdev_read(struct guest *g, uint64_t off, unsigned size)
         return slice(g->testdev_accesses, 0, size);
     if (off == TESTDEV_WP_HITS_OFF)
         return slice(g->wp_hits, 0, size);
+    if (off == TESTDEV_BOOT_COUNT_OFF)
+        return slice(g->boot_count, 0, size);
     return 0;
 }
 

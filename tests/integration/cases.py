@@ -144,13 +144,18 @@ def guest_suite(emulator, timeout, extra_expect=()):
         order.append(g)
         if i < len(MISBEHAVING):
             order.append(MISBEHAVING[i][0])
-    order.append("bad_hypercall")
+    order += ["bad_hypercall", "shutdown"]
     expect = [r"virt: %s.* enabled on all 2 CPUs" % ("VT-x" if emulator == "bochs" else "AMD-V")]
     for n, name in enumerate(order, start=1):
         prefix = r"dom%d\(%s\): " % (n, name)
         bad = dict(MISBEHAVING).get(name)
         if bad:
             expect.append(r"WARNING: " + prefix + bad)
+        elif name == "shutdown":
+            # HC_SHUTDOWN: reboot restarts it with fresh memory, power off ends it.
+            expect += [prefix + r"shut itself down \(reboot\)", prefix + r"rebooting \(start 2\)",
+                       prefix + r"guest shutdown: [1-9]\d* passed, 0 failed",
+                       prefix + r"shut itself down \(power off\)"]
         else:
             expect += [prefix + r"guest %s: [1-9]\d* passed, 0 failed" % name,
                        prefix + r"exited through the exit port with code 0$",
