@@ -1,7 +1,7 @@
 /* CPUID: the host's answers, minus what a guest cannot use, plus the
  * Plinth leaves (include/plinth/hypercall.h). */
 #include "arch/x86/cpu.h"
-#include "hv/guest.h"
+#include "hv/domain.h"
 #include "plinth/version.h"
 
 /* CPUID bits, SDM Vol. 2A table 3-8 and AMD APM Vol. 3 appendix E */
@@ -29,9 +29,8 @@ static void set_result(struct vcpu *v, uint32_t a, uint32_t b, uint32_t c, uint3
     v->gprs[REG_RDX] = d;
 }
 
-void handle_cpuid(struct guest *g, const struct vcpu_exit *e)
+void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 {
-    struct vcpu *v = &g->vcpu;
     uint32_t leaf = (uint32_t)v->gprs[REG_RAX], sub = (uint32_t)v->gprs[REG_RCX];
     uint32_t a = 0, b = 0, c = 0, d = 0;
 

@@ -1,6 +1,6 @@
 /* Port I/O: each guest's 16550 console at 0x3F8, the test exit port at
  * 0xF4; every other port reads as all ones and ignores writes. */
-#include "hv/guest.h"
+#include "hv/domain.h"
 #include "hv/string.h"
 
 #define VUART_BASE 0x3F8
@@ -20,19 +20,19 @@
 #define LSR_THRE_TEMT 0x60       /* always ready: output is taken at once */
 #define MSR_CTS_DSR_DCD 0xB0
 
-void guest_console_flush(struct guest *g)
+void domain_console_flush(struct domain *d)
 {
-    if (g->console_len == 0)
+    if (d->console_len == 0)
         return;
-    g->console[g->console_len] = 0;
-    guest_log(g, "%s", g->console);
-    g->console_len = 0;
+    d->console[d->console_len] = 0;
+    domain_log(d, "%s", d->console);
+    d->console_len = 0;
 }
 
-void guest_console_putc(struct guest *g, char c)
+void domain_console_putc(struct domain *d, char c)
 {
     if (c == '\n') {
-        guest_console_flush(g);
+        domain_console_flush(d);
         return;
     }
     if (c == '\r')
@@ -40,48 +40,48 @@ void guest_console_putc(struct guest *g, char c)
     /* Replace control characters so a guest cannot drive our terminal. */
     if ((unsigned char)c < 0x20 || (unsigned char)c == 0x7F)
         c = '?';
-    g->console[g->console_len++] = c;
-    if (g->console_len == GUEST_CONSOLE_LINE - 1)
-        guest_console_flush(g); /* a long line continues on the next log line */
+    d->console[d->console_len++] = c;
+    if (d->console_len == DOMAIN_CONSOLE_LINE - 1)
+        domain_console_flush(d); /* a long line continues on the next log line */
 }
 
-static uint32_t vuart_read(struct guest *g, unsigned reg)
+static uint32_t vuart_read(struct domain *d, unsigned reg)
 {
-    bool dlab = g->uart_lcr & LCR_DLAB;
+    bool dlab = d->uart_lcr & LCR_DLAB;
     switch (reg) {
     case UART_THR: return dlab ? 1 : 0;   /* divisor latch low, or no input */
-    case UART_IER: return dlab ? 0 : g->uart_ier;
+    case UART_IER: return dlab ? 0 : d->uart_ier;
     case UART_IIR: return IIR_NO_INTERRUPT;
-    case UART_LCR: return g->uart_lcr;
-    case UART_MCR: return g->uart_mcr;
+    case UART_LCR: return d->uart_lcr;
+    case UART_MCR: return d->uart_mcr;
     case UART_LSR: return LSR_THRE_TEMT;
     case UART_MSR: return MSR_CTS_DSR_DCD;
-    default: return g->uart_scratch;
+    default: return d->uart_scratch;
     }
 }
 
-static void vuart_write(struct guest *g, unsigned reg, uint8_t val)
+static void vuart_write(struct domain *d, unsigned reg, uint8_t val)
 {
-    bool dlab = g->uart_lcr & LCR_DLAB;
+    bool dlab = d->uart_lcr & LCR_DLAB;
     switch (reg) {
     case UART_THR:
         if (!dlab)
-            guest_console_putc(g, (char)val);
+            domain_console_putc(d, (char)val);
         break;
     case UART_IER:
         if (!dlab)
-            g->uart_ier = val & 0x0F;
+            d->uart_ier = val & 0x0F;
         break;
-    case UART_LCR: g->uart_lcr = val; break;
-    case UART_MCR: g->uart_mcr = val & 0x1F; break;
-    case UART_SCR: g->uart_scratch = val; break;
+    case UART_LCR: d->uart_lcr = val; break;
+    case UART_MCR: d->uart_mcr = val & 0x1F; break;
+    case UART_SCR: d->uart_scratch = val; break;
     default: break; /* FCR, LSR, MSR writes have no effect here */
     }
 }
 
-void handle_io(struct guest *g, const struct vcpu_exit *e)
+void handle_io(struct vcpu *v, const struct vcpu_exit *e)
 {
-    struct vcpu *v = &g->vcpu;
+    struct domain *d = v->dom;
     uint16_t port = e->io.port;
     unsigned size = e->io.size;
     uint32_t mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
@@ -89,13 +89,13 @@ void handle_io(struct guest *g, const struct vcpu_exit *e)
     if (e->io.string) {
         /* INS/OUTS are not emulated yet; a guest using them gets #UD
          * rather than silently lost data. */
-        guest_inject_exception(g, 6, false, 0);
+        vcpu_inject_exception(v, 6, false, 0);
         return;
     }
     if (e->io.in) {
         uint32_t val = mask;
         if (port >= VUART_BASE && port < VUART_BASE + VUART_PORTS && size == 1)
-            val = vuart_read(g, port - VUART_BASE);
+            val = vuart_read(d, port - VUART_BASE);
         /* 8/16-bit IN merge into AL/AX; 32-bit IN zero-extends into RAX */
         if (size == 4)
             v->gprs[REG_RAX] = val;
@@ -104,11 +104,11 @@ void handle_io(struct guest *g, const struct vcpu_exit *e)
     } else {
         uint32_t val = (uint32_t)v->gprs[REG_RAX] & mask;
         if (port >= VUART_BASE && port < VUART_BASE + VUART_PORTS && size == 1) {
-            vuart_write(g, port - VUART_BASE, (uint8_t)val);
+            vuart_write(d, port - VUART_BASE, (uint8_t)val);
         } else if (port == EXIT_PORT) {
-            guest_console_flush(g);
+            domain_console_flush(d);
             arch_vcpu_skip(v, e);
-            guest_stop(g, false, val, "exited through the exit port with code %u", val);
+            domain_stop(d, false, val, "exited through the exit port with code %u", val);
             return;
         }
     }

@@ -3,7 +3,7 @@
  * the guest with a diagnostic. */
 #include "arch/x86/insn_decode.h"
 #include "hv/compiler.h"
-#include "hv/guest.h"
+#include "hv/domain.h"
 #include "hv/mmio.h"
 #include "hv/string.h"
 
@@ -31,22 +31,22 @@ static const char *access_name(const struct vcpu_exit *e)
     return e->mem.exec ? "execute" : e->mem.write ? "write" : "read";
 }
 
-void handle_memory(struct guest *g, const struct vcpu_exit *e)
+void handle_memory(struct vcpu *v, const struct vcpu_exit *e)
 {
-    struct vcpu *v = &g->vcpu;
+    struct domain *d = v->dom;
     uint64_t gpa = e->mem.gpa;
-    if (g->wp_page && e->mem.write && (gpa & ~0xFFFull) == g->wp_page) {
+    if (d->wp_page && e->mem.write && (gpa & ~0xFFFull) == d->wp_page) {
         /* The write-protect trap the guest armed (hv/testdev.c): lift it
          * and let the write (or the event delivery it was part of) run
          * again. */
-        arch_aspace_protect(&g->as, g->wp_page, 0x1000, ASPACE_RWX);
-        g->wp_page = 0;
-        g->wp_hits++;
+        arch_aspace_protect(&d->as, d->wp_page, 0x1000, ASPACE_RWX);
+        d->wp_page = 0;
+        d->wp_hits++;
         return;
     }
     const struct mmio_region *r = mmio_find(gpa);
     if (!r || e->mem.exec) {
-        guest_stop(g, true, 0, "%s access to guest-physical %#lx outside its memory, rip %#lx", access_name(e), gpa,
+        domain_stop(d, true, 0, "%s access to guest-physical %#lx outside its memory, rip %#lx", access_name(e), gpa,
                    arch_vcpu_rip(v));
         return;
     }
@@ -56,21 +56,21 @@ void handle_memory(struct guest *g, const struct vcpu_exit *e)
     struct vcpu_state st;
     struct insn in;
     arch_vcpu_get_state(v, &st);
-    if (!guest_fetch_insn(g, &st, bytes, sizeof(bytes), &got) || insn_decode(bytes, got, code_mode(&st), &in)) {
-        guest_stop(g, true, 0, "MMIO %s at %#lx (%s) by an instruction that cannot be emulated, rip %#lx: %02x %02x %02x %02x",
+    if (!vcpu_fetch_insn(v, &st, bytes, sizeof(bytes), &got) || insn_decode(bytes, got, code_mode(&st), &in)) {
+        domain_stop(d, true, 0, "MMIO %s at %#lx (%s) by an instruction that cannot be emulated, rip %#lx: %02x %02x %02x %02x",
                    access_name(e), gpa, r->name, st.rip, got > 0 ? bytes[0] : 0, got > 1 ? bytes[1] : 0,
                    got > 2 ? bytes[2] : 0, got > 3 ? bytes[3] : 0);
         return;
     }
     uint64_t off = gpa - r->base;
     if (in.size > r->len - off) {
-        guest_stop(g, true, 0, "MMIO access of %u bytes at %#lx runs past the end of %s", in.size, gpa, r->name);
+        domain_stop(d, true, 0, "MMIO access of %u bytes at %#lx runs past the end of %s", in.size, gpa, r->name);
         return;
     }
     if (in.write) {
-        r->write(g, off, in.size, insn_write_value(&in, v->gprs));
+        r->write(d, off, in.size, insn_write_value(&in, v->gprs));
     } else {
-        uint64_t val = r->read(g, off, in.size);
+        uint64_t val = r->read(d, off, in.size);
         if (in.op == INSN_TEST || in.op == INSN_CMP) {
             st.rflags = insn_compare_flags(&in, v->gprs, val, st.rflags);
             st.rip += in.length;

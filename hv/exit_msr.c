@@ -1,7 +1,7 @@
 /* MSR accesses: an allowlist emulated here; everything else raises #GP(0)
  * in the guest (docs/guest-platform.md lists the allowed MSRs). */
 #include "arch/x86/cpu.h"
-#include "hv/guest.h"
+#include "hv/domain.h"
 
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE_ 0x1B
@@ -55,19 +55,18 @@ static uint64_t *state_msr(struct vcpu_state *st, uint32_t msr)
 }
 
 /* Returns false for an MSR not on the list (the caller raises #GP). */
-static bool msr_read(struct guest *g, uint32_t msr, uint64_t *val)
+static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
-    struct vcpu *v = &g->vcpu;
     struct vcpu_state st;
     switch (msr) {
     case MSR_TSC: *val = rdtsc(); return true;
     case MSR_APIC_BASE_: *val = apic_base(v); return true;
-    case MSR_TSC_DEADLINE_: *val = g->tsc_deadline; return true;
+    case MSR_TSC_DEADLINE_: *val = v->tsc_deadline; return true;
     case X2APIC_ID: *val = v->id; return true;
     case X2APIC_VERSION: *val = LAPIC_VERSION; return true;
-    case X2APIC_TPR: *val = g->lapic_tpr; return true;
-    case X2APIC_SVR: *val = g->lapic_svr; return true;
-    case X2APIC_LVT_TIMER: *val = g->lapic_lvt_timer; return true;
+    case X2APIC_TPR: *val = v->lapic_tpr; return true;
+    case X2APIC_SVR: *val = v->lapic_svr; return true;
+    case X2APIC_LVT_TIMER: *val = v->lapic_lvt_timer; return true;
     default:
         if (!state_msr(&st, msr))
             return false;
@@ -91,32 +90,31 @@ static bool pat_valid(uint64_t pat)
 }
 
 /* Returns false when the write must raise #GP. */
-static bool msr_write(struct guest *g, uint32_t msr, uint64_t val)
+static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
-    struct vcpu *v = &g->vcpu;
     struct vcpu_state st;
     switch (msr) {
     case MSR_TSC_DEADLINE_:
-        g->tsc_deadline = val;
+        v->tsc_deadline = val;
         return true;
     case MSR_APIC_BASE_:
         return val == apic_base(v); /* relocating or disabling the APIC is not supported */
     case X2APIC_TPR:
         if (val > 0xFF)
             return false;
-        g->lapic_tpr = (uint32_t)val;
+        v->lapic_tpr = (uint32_t)val;
         return true;
     case X2APIC_EOI:
         return val == 0; /* SDM 11.12.1.2: non-zero EOI writes #GP in x2APIC mode */
     case X2APIC_SVR:
         if (val > 0xFFFF)
             return false;
-        g->lapic_svr = (uint32_t)(val & 0x1FF);
+        v->lapic_svr = (uint32_t)(val & 0x1FF);
         return true;
     case X2APIC_LVT_TIMER:
         if (val > 0xFFFFFFFFu)
             return false;
-        g->lapic_lvt_timer = (uint32_t)(val & LVT_TIMER_WRITABLE);
+        v->lapic_lvt_timer = (uint32_t)(val & LVT_TIMER_WRITABLE);
         return true;
     default:
         if (!state_msr(&st, msr))
@@ -146,22 +144,21 @@ static bool msr_write(struct guest *g, uint32_t msr, uint64_t val)
     }
 }
 
-void handle_msr(struct guest *g, const struct vcpu_exit *e)
+void handle_msr(struct vcpu *v, const struct vcpu_exit *e)
 {
-    struct vcpu *v = &g->vcpu;
     uint32_t msr = e->msr.index;
     if (e->reason == VEXIT_MSR_READ) {
         uint64_t val;
-        if (!msr_read(g, msr, &val)) {
-            guest_inject_exception(g, 13, true, 0);
+        if (!msr_read(v, msr, &val)) {
+            vcpu_inject_exception(v, 13, true, 0);
             return;
         }
         v->gprs[REG_RAX] = (uint32_t)val;
         v->gprs[REG_RDX] = val >> 32;
     } else {
         uint64_t val = (v->gprs[REG_RDX] << 32) | (uint32_t)v->gprs[REG_RAX];
-        if (!msr_write(g, msr, val)) {
-            guest_inject_exception(g, 13, true, 0);
+        if (!msr_write(v, msr, val)) {
+            vcpu_inject_exception(v, 13, true, 0);
             return;
         }
     }

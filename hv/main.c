@@ -15,7 +15,7 @@
 #include "drivers/uart16550.h"
 #include "hv/acpi.h"
 #include "hv/format.h"
-#include "hv/guest_boot.h"
+#include "hv/domain_boot.h"
 #include "hv/vcpu.h"
 #include "hv/log.h"
 #include "hv/mb2.h"
@@ -261,8 +261,8 @@ NORETURN void hv_main(uint32_t magic, uint64_t mbi_phys)
 
     if (boot_info.module_count) {
         if (virt_ok) {
-            struct guest_boot_summary sum;
-            guest_boot_all(&boot_info, &sum);
+            struct domain_boot_summary sum;
+            domain_boot_all(&boot_info, &sum);
             if (sum.leaked_frames)
                 ok = false;
             mm_log_stats();

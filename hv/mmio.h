@@ -7,14 +7,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct guest;
+struct domain;
 
 struct mmio_region {
     const char *name;
     uint64_t base, len;
     /* size is 1, 2, 4 or 8 and [off, off+size) lies inside the region */
-    uint64_t (*read)(struct guest *g, uint64_t off, unsigned size);
-    void (*write)(struct guest *g, uint64_t off, unsigned size, uint64_t val);
+    uint64_t (*read)(struct domain *d, uint64_t off, unsigned size);
+    void (*write)(struct domain *d, uint64_t off, unsigned size, uint64_t val);
 };
 
 /* The test device every guest has (hv/testdev.c). */

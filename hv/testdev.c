@@ -6,7 +6,7 @@
  * many such writes trapped. Lets a guest make its own event delivery exit
  * (the CPU pushes the frame onto a protected stack) to test re-injection.
  * 0x28 (read): how many times this guest was started before (reboots). */
-#include "hv/guest.h"
+#include "hv/domain.h"
 #include "hv/mmio.h"
 
 #define TESTDEV_MAGIC_OFF 0x0
@@ -23,35 +23,35 @@ static uint64_t slice(uint64_t reg, uint64_t byte_off, unsigned size)
     return size == 8 ? v : v & ((1ull << (8 * size)) - 1);
 }
 
-static uint64_t testdev_read(struct guest *g, uint64_t off, unsigned size)
+static uint64_t testdev_read(struct domain *d, uint64_t off, unsigned size)
 {
-    g->testdev_accesses++;
+    d->testdev_accesses++;
     if (off < TESTDEV_MAGIC_OFF + 4)
         return slice(TESTDEV_MAGIC, off, size);
     if (off >= TESTDEV_SCRATCH_OFF && off + size <= TESTDEV_SCRATCH_OFF + 8)
-        return slice(g->testdev_scratch, off - TESTDEV_SCRATCH_OFF, size);
+        return slice(d->testdev_scratch, off - TESTDEV_SCRATCH_OFF, size);
     if (off == TESTDEV_COUNT_OFF)
-        return slice(g->testdev_accesses, 0, size);
+        return slice(d->testdev_accesses, 0, size);
     if (off == TESTDEV_WP_HITS_OFF)
-        return slice(g->wp_hits, 0, size);
+        return slice(d->wp_hits, 0, size);
     if (off == TESTDEV_BOOT_COUNT_OFF)
-        return slice(g->boot_count, 0, size);
+        return slice(d->boot_count, 0, size);
     return 0;
 }
 
-static void testdev_write(struct guest *g, uint64_t off, unsigned size, uint64_t val)
+static void testdev_write(struct domain *d, uint64_t off, unsigned size, uint64_t val)
 {
-    g->testdev_accesses++;
+    d->testdev_accesses++;
     if (off >= TESTDEV_SCRATCH_OFF && off + size <= TESTDEV_SCRATCH_OFF + 8) {
         unsigned shift = 8 * (unsigned)(off - TESTDEV_SCRATCH_OFF);
         uint64_t mask = (size == 8 ? ~0ull : (1ull << (8 * size)) - 1) << shift;
-        g->testdev_scratch = (g->testdev_scratch & ~mask) | ((val << shift) & mask);
+        d->testdev_scratch = (d->testdev_scratch & ~mask) | ((val << shift) & mask);
     } else if (off == TESTDEV_WP_ARM_OFF && size == 8) {
         uint64_t page = val & ~PAGE_MASK_;
-        if (g->wp_page || !guest_ram_contains(g, page, PAGE_MASK_ + 1))
+        if (d->wp_page || !domain_ram_contains(d, page, PAGE_MASK_ + 1))
             return; /* one page at a time, and only RAM */
-        if (arch_aspace_protect(&g->as, page, PAGE_MASK_ + 1, ASPACE_R | ASPACE_X) == 0)
-            g->wp_page = page;
+        if (arch_aspace_protect(&d->as, page, PAGE_MASK_ + 1, ASPACE_R | ASPACE_X) == 0)
+            d->wp_page = page;
     }
 }
 

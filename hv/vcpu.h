@@ -101,14 +101,26 @@ struct vcpu_event {
 };
 
 struct aspace;
+struct domain;
 
 struct vcpu {
     uint64_t gprs[REG_COUNT];   /* kept current by the backend across run() */
-    unsigned id;
+    unsigned id;                 /* within its domain; also its x2APIC id */
+    struct domain *dom;
     struct aspace *aspace;
     void *arch;                  /* backend-private */
     uint64_t exit_count[PLINTH_EXIT_REASONS];
     uint64_t exit_total;
+
+    /* Virtual interrupt controller and timers (hv/virq.c): interrupts
+     * waiting to be injected, one bit per vector; the hypercall one-shot
+     * timer and the x2APIC LVT timer in TSC-deadline mode, deadlines in
+     * host TSC cycles, 0 = off. */
+    uint64_t pending_irq[4];
+    uint64_t hc_timer_deadline;
+    uint8_t hc_timer_vector;
+    uint64_t tsc_deadline;
+    uint32_t lapic_lvt_timer, lapic_svr, lapic_tpr;
 };
 
 /* ---- interface implemented by arch/x86 (dispatching to VMX or SVM) ---- */

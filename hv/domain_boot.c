@@ -1,19 +1,19 @@
 /* Runs every boot module as a guest, one after another on this CPU, and
  * reports how each ended. (Domains with their own scheduling replace this
  * with the domain work.) */
-#include "hv/guest_boot.h"
+#include "hv/domain_boot.h"
 
 #include "arch/x86/paging.h"
 #include "hv/cmdline.h"
 #include "hv/format.h"
-#include "hv/guest.h"
+#include "hv/domain.h"
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/pmm.h"
 #include "hv/string.h"
 
 /* A guest that reboots more often than this in a row is stopped. */
-#define GUEST_MAX_REBOOTS 8
+#define DOMAIN_MAX_REBOOTS 8
 
 static const char *const exit_names[PLINTH_EXIT_REASONS] = {
     "cpuid", "rdmsr", "wrmsr", "io", "hlt", "hypercall", "memory", "extint", "intwin", "exception",
@@ -29,7 +29,7 @@ static bool parse_module_cmdline(const char *cmdline, char *name, size_t name_le
     bool bad_quote;
     const char *cur = cmdline;
     hv_snprintf(name, name_len, "guest");
-    *mem = GUEST_MEM_DEFAULT;
+    *mem = DOMAIN_MEM_DEFAULT;
     while (cmdline_next(&cur, &o, &bad_quote)) {
         if (bad_quote) {
             hv_snprintf(err, errlen, "unterminated quote in the module command line");
@@ -63,14 +63,19 @@ static bool parse_module_cmdline(const char *cmdline, char *name, size_t name_le
     return true;
 }
 
-static void log_exit_stats(struct guest *g)
+/* One line per vCPU: how many exits of each kind it took. */
+static void log_exit_stats(struct domain *d)
 {
-    char line[320];
-    int n = hv_snprintf(line, sizeof(line), "exits: total %lu", g->vcpu.exit_total);
-    for (unsigned i = 0; i < PLINTH_EXIT_REASONS && n < (int)sizeof(line); i++)
-        if (g->vcpu.exit_count[i])
-            n += hv_snprintf(line + n, sizeof(line) - (size_t)n, ", %s %lu", exit_names[i], g->vcpu.exit_count[i]);
-    guest_log(g, "%s", line);
+    for (unsigned c = 0; c < d->vcpu_count; c++) {
+        const struct vcpu *v = d->vcpus[c];
+        char line[320];
+        int n = d->vcpu_count > 1 ? hv_snprintf(line, sizeof(line), "exits vcpu%u: total %lu", c, v->exit_total)
+                                  : hv_snprintf(line, sizeof(line), "exits: total %lu", v->exit_total);
+        for (unsigned i = 0; i < PLINTH_EXIT_REASONS && n < (int)sizeof(line); i++)
+            if (v->exit_count[i])
+                n += hv_snprintf(line + n, sizeof(line) - (size_t)n, ", %s %lu", exit_names[i], v->exit_count[i]);
+        domain_log(d, "%s", line);
+    }
 }
 
 static uint64_t frames_in_use(void)
@@ -80,13 +85,13 @@ static uint64_t frames_in_use(void)
     return st.managed_frames - st.free_frames;
 }
 
-void guest_boot_all(const struct boot_info *bi, struct guest_boot_summary *sum)
+void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum)
 {
     memset(sum, 0, sizeof(*sum));
     uint64_t in_use_before = frames_in_use();
     for (unsigned i = 0; i < bi->module_count; i++) {
         const struct boot_module *m = &bi->modules[i];
-        char name[GUEST_NAME_MAX], err[160];
+        char name[DOMAIN_NAME_MAX], err[160];
         uint64_t mem;
         sum->modules++;
         if (!parse_module_cmdline(m->cmdline, name, sizeof(name), &mem, err, sizeof(err))) {
@@ -95,49 +100,49 @@ void guest_boot_all(const struct boot_info *bi, struct guest_boot_summary *sum)
             continue;
         }
         unsigned id = 0;
-        struct guest *g = NULL;
+        struct domain *d = NULL;
         for (uint32_t boot = 0;; boot++) {
-            g = guest_create(name, mem, id, err, sizeof(err));
-            if (!g) {
+            d = domain_create(name, mem, id, err, sizeof(err));
+            if (!d) {
                 pr_err("guest: %s: %s; skipped", name, err);
                 break;
             }
-            id = g->id;
-            g->boot_count = boot;
-            if (guest_load(g, phys_to_virt(m->start), m->end - m->start, m->cmdline, err, sizeof(err))) {
-                pr_err("guest: dom%u(%s): cannot load: %s", g->id, name, err);
-                guest_destroy(g);
-                g = NULL;
+            id = d->id;
+            d->boot_count = boot;
+            if (domain_load(d, phys_to_virt(m->start), m->end - m->start, m->cmdline, err, sizeof(err))) {
+                pr_err("guest: dom%u(%s): cannot load: %s", d->id, name, err);
+                domain_destroy(d);
+                d = NULL;
                 break;
             }
             if (boot)
-                guest_log(g, "rebooting (start %u), %lu MiB", boot + 1, g->mem_size >> 20);
+                domain_log(d, "rebooting (start %u), %lu MiB", boot + 1, d->mem_size >> 20);
             else
-                guest_log(g, "starting, %lu MiB", g->mem_size >> 20);
-            guest_run(g);
-            log_exit_stats(g);
-            if (!g->reboot_requested)
+                domain_log(d, "starting, %lu MiB", d->mem_size >> 20);
+            domain_run(d);
+            log_exit_stats(d);
+            if (!d->reboot_requested)
                 break;
-            if (boot + 1 == GUEST_MAX_REBOOTS) {
-                g->crashed = true;
-                pr_warn("dom%u(%s): stopped: rebooted %u times in a row", g->id, name, GUEST_MAX_REBOOTS);
+            if (boot + 1 == DOMAIN_MAX_REBOOTS) {
+                d->crashed = true;
+                pr_warn("dom%u(%s): stopped: rebooted %u times in a row", d->id, name, DOMAIN_MAX_REBOOTS);
                 break;
             }
             /* A reboot starts from scratch: fresh (zeroed) memory, the image
              * loaded again, a new vCPU; only the id and name stay. */
-            guest_destroy(g);
+            domain_destroy(d);
         }
-        if (!g) {
+        if (!d) {
             sum->rejected++;
             continue;
         }
-        if (g->crashed)
+        if (d->crashed)
             sum->crashed++;
-        else if (g->exit_code == 0)
+        else if (d->exit_code == 0)
             sum->exited_ok++;
         else
             sum->exited_error++;
-        guest_destroy(g);
+        domain_destroy(d);
     }
     pr_info("guests: %u modules: %u exited with code 0, %u exited with an error code, %u stopped for misbehaving, "
             "%u rejected",

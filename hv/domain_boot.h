@@ -1,14 +1,14 @@
-#ifndef HV_GUEST_BOOT_H
-#define HV_GUEST_BOOT_H
+#ifndef HV_DOMAIN_BOOT_H
+#define HV_DOMAIN_BOOT_H
 
 #include "hv/mb2.h"
 
-struct guest_boot_summary {
+struct domain_boot_summary {
     unsigned modules, exited_ok, exited_error, crashed, rejected;
     uint64_t leaked_frames;
 };
 
 /* Run every boot module as a guest, in order, to completion. */
-void guest_boot_all(const struct boot_info *bi, struct guest_boot_summary *sum);
+void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum);
 
 #endif

@@ -7,7 +7,7 @@
  *  - other ELF32: 32-bit protected mode, paging off. */
 #include "hv/elf.h"
 #include "hv/format.h"
-#include "hv/guest.h"
+#include "hv/domain.h"
 #include "hv/string.h"
 #include "plinth/errno.h"
 
@@ -60,34 +60,34 @@ static struct vcpu_segment seg(uint16_t sel, uint16_t attr, uint32_t limit, uint
     return (struct vcpu_segment){ .selector = sel, .attr = attr, .limit = limit, .base = base };
 }
 
-static bool build_identity_map(struct guest *g)
+static bool build_identity_map(struct domain *d)
 {
     uint64_t pml4e = GUEST_PDPT | PTE_P_ | PTE_W_;
-    if (!guest_write(g, GUEST_PML4, &pml4e, 8))
+    if (!domain_write(d, GUEST_PML4, &pml4e, 8))
         return false;
     for (uint64_t i = 0; i < GUEST_IDENTITY_GIB; i++) {
         uint64_t pdpte = (GUEST_PD + i * 0x1000) | PTE_P_ | PTE_W_;
-        if (!guest_write(g, GUEST_PDPT + i * 8, &pdpte, 8))
+        if (!domain_write(d, GUEST_PDPT + i * 8, &pdpte, 8))
             return false;
         for (uint64_t j = 0; j < 512; j++) {
             uint64_t pde = ((i << 30) + (j << 21)) | PTE_P_ | PTE_W_ | PTE_PS_;
-            if (!guest_write(g, GUEST_PD + i * 0x1000 + j * 8, &pde, 8))
+            if (!domain_write(d, GUEST_PD + i * 0x1000 + j * 8, &pde, 8))
                 return false;
         }
     }
     return true;
 }
 
-static bool build_gdt(struct guest *g, bool long_mode)
+static bool build_gdt(struct domain *d, bool long_mode)
 {
     uint64_t gdt[5] = { 0, long_mode ? GDT_CODE64 : GDT_CODE32, GDT_DATA, 0, 0 };
     /* 64-bit TSS descriptor (two slots); VMX insists on a usable TR. */
     gdt[3] = TSS_LIMIT | ((GUEST_TSS & 0xFFFFFF) << 16) | (0x8Bull << 40) | ((GUEST_TSS >> 24 & 0xFF) << 56);
     gdt[4] = GUEST_TSS >> 32;
-    return guest_write(g, GUEST_GDT, gdt, sizeof(gdt));
+    return domain_write(d, GUEST_GDT, gdt, sizeof(gdt));
 }
 
-int guest_load(struct guest *g, const void *image, size_t size, const char *cmdline, char *err, size_t errlen)
+int domain_load(struct domain *d, const void *image, size_t size, const char *cmdline, char *err, size_t errlen)
 {
     struct elf_image img;
     int rc = elf_parse(image, size, &img, err, errlen);
@@ -95,21 +95,21 @@ int guest_load(struct guest *g, const void *image, size_t size, const char *cmdl
         return rc;
     for (unsigned i = 0; i < img.segment_count; i++) {
         const struct elf_segment *s = &img.segments[i];
-        if (s->paddr < GUEST_IMAGE_MIN || !guest_ram_contains(g, s->paddr, s->memsz)) {
+        if (s->paddr < GUEST_IMAGE_MIN || !domain_ram_contains(d, s->paddr, s->memsz)) {
             hv_snprintf(err, errlen, "image: segment at %#lx (%#lx bytes) is outside guest RAM [%#llx, %#lx)",
-                        s->paddr, s->memsz, GUEST_IMAGE_MIN, g->mem_size);
+                        s->paddr, s->memsz, GUEST_IMAGE_MIN, d->mem_size);
             return -PL_ERANGE;
         }
     }
     for (unsigned i = 0; i < img.segment_count; i++) {
         const struct elf_segment *s = &img.segments[i];
-        guest_write(g, s->paddr, (const uint8_t *)image + s->offset, s->filesz);
+        domain_write(d, s->paddr, (const uint8_t *)image + s->offset, s->filesz);
         static const uint8_t zeros[256];
         for (uint64_t off = s->filesz; off < s->memsz; off += sizeof(zeros))
-            guest_write(g, s->paddr + off, zeros, MIN(sizeof(zeros), s->memsz - off));
+            domain_write(d, s->paddr + off, zeros, MIN(sizeof(zeros), s->memsz - off));
     }
 
-    struct vcpu *v = &g->vcpu;
+    struct vcpu *v = d->vcpus[0];
     struct vcpu_state st;
     memset(&st, 0, sizeof(st));
     memset(v->gprs, 0, sizeof(v->gprs));
@@ -123,13 +123,13 @@ int guest_load(struct guest *g, const void *image, size_t size, const char *cmdl
     struct vcpu_segment data = seg(SEL_DATA, ATTR_DATA, 0xFFFFFFFF, 0);
     st.ds = st.es = st.fs = st.gs = st.ss = data;
     v->gprs[REG_RSP] = GUEST_STACK_TOP;
-    if (!build_gdt(g, img.is64)) {
+    if (!build_gdt(d, img.is64)) {
         hv_snprintf(err, errlen, "guest RAM too small for the boot structures");
         return -PL_ERANGE;
     }
 
     if (img.is64) {
-        if (!build_identity_map(g)) {
+        if (!build_identity_map(d)) {
             hv_snprintf(err, errlen, "guest RAM too small for the boot page tables");
             return -PL_ERANGE;
         }
@@ -142,17 +142,17 @@ int guest_load(struct guest *g, const void *image, size_t size, const char *cmdl
         st.cs = seg(SEL_CODE, ATTR_CODE32, 0xFFFFFFFF, 0);
         st.cr0 = CR0_PE | CR0_ET | CR0_NE;
         if (img.multiboot1) {
-            uint32_t mbi[4] = { MB1_INFO_MEM, 640, (uint32_t)((g->mem_size - GUEST_IMAGE_MIN) >> 10), 0 };
+            uint32_t mbi[4] = { MB1_INFO_MEM, 640, (uint32_t)((d->mem_size - GUEST_IMAGE_MIN) >> 10), 0 };
             size_t len = strlen(cmdline);
             if (len >= GUEST_CMDLINE_MAX) {
                 hv_snprintf(err, errlen, "command line of %zu bytes is longer than %llu", len, GUEST_CMDLINE_MAX - 1);
                 return -PL_E2BIG;
             }
-            guest_write(g, GUEST_CMDLINE, cmdline, len + 1);
+            domain_write(d, GUEST_CMDLINE, cmdline, len + 1);
             mbi[0] |= MB1_INFO_CMDLINE;
             uint32_t cmdline_ptr = (uint32_t)GUEST_CMDLINE;
-            guest_write(g, GUEST_MBI, mbi, sizeof(mbi));
-            guest_write(g, GUEST_MBI + 16, &cmdline_ptr, 4);
+            domain_write(d, GUEST_MBI, mbi, sizeof(mbi));
+            domain_write(d, GUEST_MBI + 16, &cmdline_ptr, 4);
             v->gprs[REG_RAX] = MULTIBOOT1_BOOTLOADER_MAGIC;
             v->gprs[REG_RBX] = GUEST_MBI;
         }

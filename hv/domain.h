@@ -1,0 +1,111 @@
+/* A domain (a guest): its RAM, its guest-physical address space, its vCPUs
+ * and the virtual devices every domain has (a 16550 console, an exit port,
+ * a test MMIO device). Per-vCPU devices (interrupts, timers, x2APIC
+ * registers) live in struct vcpu. */
+#ifndef HV_DOMAIN_H
+#define HV_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv/aspace.h"
+#include "hv/vcpu.h"
+
+#define DOMAIN_NAME_MAX 32
+#define DOMAIN_CHUNK (2ull << 20)            /* RAM is backed in 2 MiB frames */
+#define DOMAIN_MEM_MIN (4ull << 20)
+#define DOMAIN_MEM_MAX (1ull << 30)
+#define DOMAIN_MEM_DEFAULT (16ull << 20)
+#define DOMAIN_MAX_CHUNKS (DOMAIN_MEM_MAX / DOMAIN_CHUNK)
+#define DOMAIN_CONSOLE_LINE 160
+#define DOMAIN_MAX_VCPUS 8
+
+enum domain_state { DOMAIN_RUNNING, DOMAIN_STOPPED };
+
+struct domain {
+    unsigned id;
+    char name[DOMAIN_NAME_MAX];
+    enum domain_state state;
+    bool crashed;            /* stopped for misbehaving, not by its own exit */
+    bool reboot_requested;   /* HC_SHUTDOWN(SHUTDOWN_REBOOT): start it again */
+    uint32_t exit_code;      /* from the exit port or shutdown hypercall */
+    uint32_t boot_count;     /* times this guest was started before (reboots) */
+
+    uint64_t mem_size;
+    uint64_t *chunk_hpa;     /* DOMAIN_MAX_CHUNKS entries (one page) */
+    struct aspace as;
+    unsigned vcpu_count;
+    struct vcpu *vcpus[DOMAIN_MAX_VCPUS];
+
+    /* console (16550 at 0x3F8) */
+    char console[DOMAIN_CONSOLE_LINE];
+    unsigned console_len;
+    uint8_t uart_scratch, uart_lcr, uart_ier, uart_mcr;
+
+    /* test MMIO device (hv/testdev.c) */
+    uint64_t testdev_scratch;
+    uint32_t testdev_accesses;
+    /* one RAM page the guest asked to have write-protected in its
+     * second-level tables; the first write to it exits, lifts the
+     * protection and is counted (tests exits during event delivery) */
+    uint64_t wp_page;        /* 0: none armed */
+    uint32_t wp_hits;
+};
+
+/* Create a guest with mem bytes of RAM (rounded up to 2 MiB), with a new
+ * id, or with id when it is non-zero (a reboot keeps the id). Returns NULL
+ * with a reason in err when memory or the virtualization backend fail. */
+struct domain *domain_create(const char *name, uint64_t mem, unsigned id, char *err, size_t errlen);
+void domain_destroy(struct domain *d);
+/* Create the domain's next vCPU (not started); NULL when out of memory or
+ * at DOMAIN_MAX_VCPUS. */
+struct vcpu *domain_add_vcpu(struct domain *d);
+
+/* Host pointer to [gpa, gpa+len) when it lies inside one RAM chunk. */
+void *domain_ram_ptr(struct domain *d, uint64_t gpa, uint64_t len);
+bool domain_ram_contains(const struct domain *d, uint64_t gpa, uint64_t len);
+/* Copy to/from guest RAM; false (nothing copied) if any byte is outside. */
+bool domain_write(struct domain *d, uint64_t gpa, const void *src, uint64_t len);
+bool domain_read(struct domain *d, uint64_t gpa, void *dst, uint64_t len);
+
+/* Stop the guest; crashed says it misbehaved. reason is logged. */
+void domain_stop(struct domain *d, bool crashed, uint32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Console output of the guest (hv/exit_io.c); flush prints a partial line. */
+void domain_console_putc(struct domain *d, char c);
+void domain_console_flush(struct domain *d);
+/* Fetch up to len bytes of the instruction at the vCPU's RIP through the
+ * guest's page tables (hv/guest_mem.c); st is the vCPU's current state.
+ * *got may be less than len when the instruction is near an unmapped page. */
+bool vcpu_fetch_insn(struct vcpu *v, const struct vcpu_state *st, uint8_t *buf, unsigned len, unsigned *got);
+/* Log with the guest's prefix. */
+void domain_log(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Run the domain's first vCPU on this CPU until the domain stops. */
+void domain_run(struct domain *d);
+
+/* Exit handlers (one file each in hv/). Return after updating the vCPU. */
+void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e);
+void handle_msr(struct vcpu *v, const struct vcpu_exit *e);
+void handle_io(struct vcpu *v, const struct vcpu_exit *e);
+void handle_hypercall(struct vcpu *v, const struct vcpu_exit *e);
+void handle_memory(struct vcpu *v, const struct vcpu_exit *e);
+void handle_hlt(struct vcpu *v, const struct vcpu_exit *e);
+
+/* Interrupts and timers of a vCPU (hv/virq.c). */
+void virq_raise(struct vcpu *v, uint8_t vector);
+bool virq_pending(const struct vcpu *v);
+/* Fire expired timers and inject the highest pending interrupt if the vCPU
+ * can take it, else ask for an interrupt-window exit. */
+void virq_deliver(struct vcpu *v);
+/* Earliest armed timer deadline (host TSC), 0 if none. */
+uint64_t virq_next_deadline(const struct vcpu *v);
+void virq_fire_timers(struct vcpu *v);
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+
+/* Load an ELF64, ELF32 or Multiboot image into guest RAM and set the vCPU
+ * to start it (hv/domain_load.c). */
+int domain_load(struct domain *d, const void *image, size_t size, const char *cmdline, char *err, size_t errlen);
+
+#endif
