@@ -150,6 +150,10 @@ void arch_vcpu_skip(struct vcpu *v, const struct vcpu_exit *e);
  * backend itself. */
 void arch_vcpu_run(struct vcpu *v, struct vcpu_exit *e);
 
+/* The vCPU is being descheduled from this CPU and may next run on another
+ * (VT-x: VMCLEAR here, SDM Vol. 3C 25.11.1). Call on the CPU it ran on. */
+void arch_vcpu_put(struct vcpu *v);
+
 /* Queue an event for the next entry. -PL_EBUSY when one is already queued
  * (including a re-injection). */
 int arch_vcpu_inject(struct vcpu *v, const struct vcpu_event *ev);

@@ -75,5 +75,6 @@ void domain_run(struct domain *d)
         v->exit_total++;
         dispatch(v, &e);
     }
+    arch_vcpu_put(v);
     irq_enable();
 }

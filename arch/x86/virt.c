@@ -58,6 +58,7 @@ void arch_vcpu_paging_state(struct vcpu *v, uint64_t *cr0, uint64_t *cr3, uint64
 }
 void arch_vcpu_skip(struct vcpu *v, const struct vcpu_exit *e) { ops->skip(v, e); }
 void arch_vcpu_run(struct vcpu *v, struct vcpu_exit *e) { ops->run(v, e); }
+void arch_vcpu_put(struct vcpu *v) { ops->put(v); }
 int arch_vcpu_inject(struct vcpu *v, const struct vcpu_event *ev) { return ops->inject(v, ev); }
 bool arch_vcpu_event_queued(struct vcpu *v) { return ops->event_queued(v); }
 bool arch_vcpu_interruptible(struct vcpu *v) { return ops->interruptible(v); }

@@ -41,6 +41,9 @@ struct virt_ops {
     /* rip += e->insn_len and drop any STI/MOV-SS interrupt shadow */
     void (*skip)(struct vcpu *v, const struct vcpu_exit *e);
     void (*run)(struct vcpu *v, struct vcpu_exit *e);
+    /* The vCPU stops running on this CPU (descheduled); it may run on
+     * another CPU next. Called on the CPU where it last ran. */
+    void (*put)(struct vcpu *v);
     int (*inject)(struct vcpu *v, const struct vcpu_event *ev);
     bool (*event_queued)(struct vcpu *v);
     bool (*interruptible)(struct vcpu *v);

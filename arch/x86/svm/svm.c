@@ -361,6 +361,13 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
     decode_exit(v, e);
 }
 
+static void svm_put(struct vcpu *v)
+{
+    /* The VMCB lives in memory and carries no per-CPU binding; svm_run
+     * notices the CPU change itself (clean bits, TLB flush). */
+    (void)v;
+}
+
 static int svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 {
     struct vmcb_control *c = &svm(v)->vmcb->control;
@@ -423,6 +430,7 @@ const struct virt_ops svm_virt_ops = {
     .paging_state = svm_paging_state,
     .skip = svm_skip,
     .run = svm_run,
+    .put = svm_put,
     .inject = svm_inject,
     .event_queued = svm_event_queued,
     .interruptible = svm_interruptible,

@@ -15,12 +15,10 @@
  *    back into the VM-entry interruption information for the next run.
  *
  * Moving a vCPU to another CPU: a VMCS must be VMCLEARed on the CPU it was
- * last current on before another CPU may VMPTRLD it (SDM 25.11.1). The
- * virt_ops interface has no "put" hook yet, so run() assumes a vCPU that
- * shows up on a new CPU was cleared there by its owner, launches it afresh
- * (VMLAUNCH), rewrites the per-CPU host fields and flushes its VPID and EPT
- * translations on the new CPU. Today every guest runs on the CPU that
- * created it. */
+ * last current on before another CPU may VMPTRLD it (SDM 25.11.1). put()
+ * does that whenever the scheduler takes the vCPU off its CPU; run() then
+ * launches it afresh (VMLAUNCH) and, on a new CPU, rewrites the per-CPU
+ * host fields and flushes its VPID and EPT translations there. */
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpufeature.h"
 #include "arch/x86/desc.h"
@@ -78,6 +76,7 @@ struct vmx_vcpu {
     uint64_t eptp;
     uint16_t vpid;              /* 0 when VPIDs are off */
     bool launched;              /* VMRESUME instead of VMLAUNCH */
+    int active_cpu;             /* CPU on which the VMCS is active (loaded, not yet VMCLEARed), -1 none */
     int last_cpu;               /* -1: never run */
     uint64_t flushed_generation;
     uint32_t pin, proc, proc2, exit_ctls, entry_ctls;   /* current controls */
@@ -189,6 +188,14 @@ static struct vmx_vcpu *load(struct vcpu *v)
 {
     struct vmx_vcpu *s = vmx(v);
     struct vmx_cpu *c = this_cpu()->virt_cpu;
+    int me = (int)this_cpu_id();
+    if (s->active_cpu >= 0 && s->active_cpu != me) {
+        /* A VMCS may be active on one CPU only (SDM 25.11.1): the owner
+         * must put() it first. Refuse rather than corrupt it. */
+        pr_err("vmx: vCPU %u used on cpu%d while its VMCS is active on cpu%d", v->id, me, s->active_cpu);
+        return s;
+    }
+    s->active_cpu = me;
     if (c && c->current_vmcs != s->vmcs_pa) {
         if (vmx_ptrld(s->vmcs_pa))
             pr_err("vmx: VMPTRLD %#lx failed", s->vmcs_pa);
@@ -529,6 +536,7 @@ static int vmx_vcpu_create(struct vcpu *v, struct aspace *as)
         s->vpid = (uint16_t)((n - 1) % MAX_VPID + 1); /* non-zero; flushed on first run if reused */
     }
     s->last_cpu = -1;
+    s->active_cpu = -1;
     s->flushed_generation = as->generation - 1;
     s->pin = cfg.pin;
     s->proc = cfg.proc;
@@ -548,6 +556,7 @@ static int vmx_vcpu_create(struct vcpu *v, struct aspace *as)
         return -PL_ENOSYS;
     }
     c->current_vmcs = s->vmcs_pa;
+    s->active_cpu = (int)this_cpu_id();
 
     /* controls */
     vmw(PIN_BASED_VM_EXEC_CONTROL, s->pin);
@@ -602,11 +611,11 @@ static void vmx_vcpu_destroy(struct vcpu *v)
     if (!s)
         return;
     struct vmx_cpu *c = this_cpu()->virt_cpu;
-    if (s->last_cpu >= 0 && s->last_cpu != (int)this_cpu_id()) {
+    if (s->active_cpu >= 0 && s->active_cpu != (int)this_cpu_id()) {
         /* Still active on another CPU, which may write it back at any
          * time: leaking the page is the safe choice. */
         pr_warn("vmx: vCPU %u destroyed on cpu%u but last ran on cpu%d; VMCS page leaked", v->id, this_cpu_id(),
-                s->last_cpu);
+                s->active_cpu);
     } else {
         vmx_clear(s->vmcs_pa); /* 25.11.1: write back and make inactive before reuse */
         if (c && c->current_vmcs == s->vmcs_pa)
@@ -615,6 +624,21 @@ static void vmx_vcpu_destroy(struct vcpu *v)
     }
     kfree(s);
     v->arch = NULL;
+}
+
+static void vmx_put(struct vcpu *v)
+{
+    struct vmx_vcpu *s = vmx(v);
+    struct vmx_cpu *c = this_cpu()->virt_cpu;
+    if (s->active_cpu != (int)this_cpu_id())
+        return; /* not active here: nothing to write back */
+    /* 25.11.1: VMCLEAR writes the VMCS back to memory and makes it
+     * inactive, so any CPU may VMPTRLD it next; it must then VMLAUNCH. */
+    vmx_clear(s->vmcs_pa);
+    if (c && c->current_vmcs == s->vmcs_pa)
+        c->current_vmcs = 0;
+    s->launched = false;
+    s->active_cpu = -1;
 }
 
 static void vmx_set_state(struct vcpu *v, const struct vcpu_state *st)
@@ -1122,8 +1146,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
     }
     if (s->last_cpu != cpu) {
         if (s->last_cpu >= 0) {
-            /* Moved: cleared by its owner on the old CPU (see top). */
-            c->current_vmcs = 0;
+            /* Moved: put() cleared it on the old CPU (see top). */
             s->launched = false;
         }
         load(v);
@@ -1204,6 +1227,7 @@ const struct virt_ops vmx_virt_ops = {
     .paging_state = vmx_paging_state,
     .skip = vmx_skip,
     .run = vmx_run,
+    .put = vmx_put,
     .inject = vmx_inject,
     .event_queued = vmx_event_queued,
     .interruptible = vmx_interruptible,
