@@ -7,6 +7,7 @@
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/pmm.h"
+#include "hv/schedule.h"
 #include "hv/string.h"
 #include "plinth/errno.h"
 
@@ -29,16 +30,23 @@ void domain_stop(struct domain *d, bool crashed, uint32_t code, const char *fmt,
     va_start(ap, fmt);
     hv_vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (d->state == DOMAIN_STOPPED)
-        return;
+    uint64_t flags = spin_lock_irqsave(&d->lock);
+    if (d->state == DOMAIN_STOPPED) {
+        spin_unlock_irqrestore(&d->lock, flags);
+        return; /* another vCPU got there first */
+    }
     domain_console_flush(d); /* its last words come before the verdict */
     d->state = DOMAIN_STOPPED;
     d->crashed = crashed;
     d->exit_code = code;
+    spin_unlock_irqrestore(&d->lock, flags);
     if (crashed)
         pr_warn("dom%u(%s): stopped: %s", d->id, d->name, msg);
     else
         pr_info("dom%u(%s): %s", d->id, d->name, msg);
+    /* Its other vCPUs leave their CPUs at their next exit: make it soon. */
+    if (d->vcpu_count > 1)
+        schedule_kick_all();
 }
 
 /* Frees RAM, the chunk table and the structure. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/spinlock.h"
 #include "hv/aspace.h"
 #include "hv/vcpu.h"
 
@@ -37,6 +38,13 @@ struct domain {
     struct aspace as;
     unsigned vcpu_count;
     struct vcpu *vcpus[DOMAIN_MAX_VCPUS];
+
+    /* scheduling parameters (from the domain's configuration) */
+    struct sched_dom sd;
+    uint32_t weight, cap;
+    uint64_t affinity;       /* CPUs its vCPUs may run on */
+    spinlock_t lock;         /* state and devices shared by its vCPUs */
+    spinlock_t console_lock; /* the console line buffer */
 
     /* console (16550 at 0x3F8) */
     char console[DOMAIN_CONSOLE_LINE];
@@ -82,8 +90,9 @@ bool vcpu_fetch_insn(struct vcpu *v, const struct vcpu_state *st, uint8_t *buf, 
 /* Log with the guest's prefix. */
 void domain_log(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Run the domain's first vCPU on this CPU until the domain stops. */
-void domain_run(struct domain *d);
+/* Enter the guest once and handle the exit (hv/vcpu_run.c). false when the
+ * domain is not running. */
+bool vcpu_run_once(struct vcpu *v);
 
 /* Exit handlers (one file each in hv/). Return after updating the vCPU. */
 void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e);

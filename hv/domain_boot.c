@@ -1,15 +1,17 @@
-/* Runs every boot module as a guest, one after another on this CPU, and
- * reports how each ended. (Domains with their own scheduling replace this
- * with the domain work.) */
+/* Starts every boot module as a domain, runs them all at once under the
+ * scheduler, restarts the ones that reboot, and reports how each ended.
+ * (dom0 takes over creating domains with the control-domain work.) */
 #include "hv/domain_boot.h"
 
 #include "arch/x86/paging.h"
+#include "hv/arch_cpu.h"
 #include "hv/cmdline.h"
-#include "hv/format.h"
 #include "hv/domain.h"
+#include "hv/format.h"
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/pmm.h"
+#include "hv/schedule.h"
 #include "hv/string.h"
 
 /* A guest that reboots more often than this in a row is stopped. */
@@ -20,24 +22,104 @@ static const char *const exit_names[PLINTH_EXIT_REASONS] = {
     "shutdown", "init", "invalid", "other",
 };
 
-/* Module command line: "[path] [name] [mem=SIZE]". The name is the last
- * word without '=' (a path's basename, without ".elf"). */
-static bool parse_module_cmdline(const char *cmdline, char *name, size_t name_len, uint64_t *mem, char *err,
-                                 size_t errlen)
+/* What a module asks for (its command line). */
+struct domain_config {
+    char name[DOMAIN_NAME_MAX];
+    uint64_t mem;
+    unsigned vcpus;
+    uint32_t weight, cap;
+    uint64_t affinity;      /* 0: any CPU */
+};
+
+struct boot_slot {
+    const struct boot_module *module;
+    struct domain_config cfg;
+    struct domain *d;
+    unsigned id;
+    uint32_t starts;
+    bool finished;
+};
+
+static struct boot_slot slots[BOOT_MAX_MODULES];
+static unsigned slot_count;
+static struct domain_boot_summary *summary;
+
+/* "0", "1-3", "0,2" -> CPU bit mask; false if malformed or out of range. */
+static bool parse_cpu_list(const char *s, size_t len, uint64_t *mask)
+{
+    *mask = 0;
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && s[j] != ',')
+            j++;
+        size_t dash = i;
+        while (dash < j && s[dash] != '-')
+            dash++;
+        uint64_t lo, hi;
+        if (!cmdline_parse_u64(s + i, dash - i, false, &lo))
+            return false;
+        hi = lo;
+        if (dash < j && !cmdline_parse_u64(s + dash + 1, j - dash - 1, false, &hi))
+            return false;
+        if (lo > hi || hi >= 64)
+            return false;
+        for (uint64_t c = lo; c <= hi; c++)
+            *mask |= 1ull << c;
+        i = j + 1;
+    }
+    return *mask != 0;
+}
+
+/* Module command line: "[path] [name] [mem=SIZE] [vcpus=N] [weight=N]
+ * [cap=PERCENT] [cpus=LIST]". The name is the last word without '=' (a
+ * path's basename, without ".elf"). */
+static bool parse_module_cmdline(const char *cmdline, struct domain_config *c, char *err, size_t errlen)
 {
     struct cmdline_opt o;
     bool bad_quote;
     const char *cur = cmdline;
-    hv_snprintf(name, name_len, "guest");
-    *mem = DOMAIN_MEM_DEFAULT;
+    *c = (struct domain_config){ .mem = DOMAIN_MEM_DEFAULT, .vcpus = 1, .weight = SCHED_WEIGHT_DEFAULT };
+    hv_snprintf(c->name, sizeof(c->name), "guest");
     while (cmdline_next(&cur, &o, &bad_quote)) {
+        uint64_t n = 0;
+        bool num = o.val && cmdline_parse_u64(o.val, o.val_len, cmdline_key_is(&o, "mem"), &n);
         if (bad_quote) {
             hv_snprintf(err, errlen, "unterminated quote in the module command line");
             return false;
         }
         if (cmdline_key_is(&o, "mem")) {
-            if (!o.val || !cmdline_parse_u64(o.val, o.val_len, true, mem)) {
+            if (!num) {
                 hv_snprintf(err, errlen, "mem=%.*s is not a size", (int)o.val_len, o.val ? o.val : "");
+                return false;
+            }
+            c->mem = n;
+        } else if (cmdline_key_is(&o, "vcpus")) {
+            if (!num || n < 1 || n > DOMAIN_MAX_VCPUS) {
+                hv_snprintf(err, errlen, "vcpus=%.*s: expected 1..%u", (int)o.val_len, o.val ? o.val : "",
+                            DOMAIN_MAX_VCPUS);
+                return false;
+            }
+            c->vcpus = (unsigned)n;
+        } else if (cmdline_key_is(&o, "weight")) {
+            if (!num || n < SCHED_WEIGHT_MIN || n > SCHED_WEIGHT_MAX) {
+                hv_snprintf(err, errlen, "weight=%.*s: expected %u..%u", (int)o.val_len, o.val ? o.val : "",
+                            SCHED_WEIGHT_MIN, SCHED_WEIGHT_MAX);
+                return false;
+            }
+            c->weight = (uint32_t)n;
+        } else if (cmdline_key_is(&o, "cap")) {
+            if (!num || n > 100u * arch_cpu_count()) {
+                hv_snprintf(err, errlen, "cap=%.*s: expected 0 (none)..%u percent of one CPU", (int)o.val_len,
+                            o.val ? o.val : "", 100u * arch_cpu_count());
+                return false;
+            }
+            c->cap = (uint32_t)n;
+        } else if (cmdline_key_is(&o, "cpus")) {
+            uint64_t online = arch_cpu_count() >= 64 ? ~0ull : (1ull << arch_cpu_count()) - 1;
+            if (!o.val || !parse_cpu_list(o.val, o.val_len, &c->affinity) || !(c->affinity & online)) {
+                hv_snprintf(err, errlen, "cpus=%.*s: expected a list of online CPUs such as 0,1 or 0-1",
+                            (int)o.val_len, o.val ? o.val : "");
                 return false;
             }
         } else if (!o.val) {
@@ -48,13 +130,13 @@ static bool parse_module_cmdline(const char *cmdline, char *name, size_t name_le
             size_t len = o.key_len - (size_t)(base - o.key);
             if (len > 4 && strncmp(base + len - 4, ".elf", 4) == 0)
                 len -= 4;
-            if (len == 0 || len >= name_len) {
+            if (len == 0 || len >= sizeof(c->name)) {
                 hv_snprintf(err, errlen, "guest name '%.*s' is empty or longer than %zu characters", (int)len, base,
-                            name_len - 1);
+                            sizeof(c->name) - 1);
                 return false;
             }
-            memcpy(name, base, len);
-            name[len] = 0;
+            memcpy(c->name, base, len);
+            c->name[len] = 0;
         } else {
             hv_snprintf(err, errlen, "unknown module option '%.*s'", (int)o.key_len, o.key);
             return false;
@@ -68,6 +150,8 @@ static void log_exit_stats(struct domain *d)
 {
     for (unsigned c = 0; c < d->vcpu_count; c++) {
         const struct vcpu *v = d->vcpus[c];
+        if (!v->started)
+            continue;
         char line[320];
         int n = d->vcpu_count > 1 ? hv_snprintf(line, sizeof(line), "exits vcpu%u: total %lu", c, v->exit_total)
                                   : hv_snprintf(line, sizeof(line), "exits: total %lu", v->exit_total);
@@ -76,6 +160,89 @@ static void log_exit_stats(struct domain *d)
                 n += hv_snprintf(line + n, sizeof(line) - (size_t)n, ", %s %lu", exit_names[i], v->exit_count[i]);
         domain_log(d, "%s", line);
     }
+}
+
+/* Create, load and start the slot's domain. false (slot finished, counted
+ * as rejected) when that fails. */
+static bool start_slot(struct boot_slot *s)
+{
+    const struct domain_config *c = &s->cfg;
+    char err[160];
+    struct domain *d = domain_create(c->name, c->mem, s->id, err, sizeof(err));
+    if (!d) {
+        pr_err("guest: %s: %s; skipped", c->name, err);
+        return false;
+    }
+    s->id = d->id;
+    d->boot_count = s->starts;
+    d->weight = c->weight;
+    d->cap = c->cap;
+    d->affinity = c->affinity;
+    const char *why = NULL;
+    while (d->vcpu_count < c->vcpus)
+        if (!domain_add_vcpu(d)) {
+            why = "out of memory for its vCPUs";
+            break;
+        }
+    if (!why && domain_load(d, phys_to_virt(s->module->start), s->module->end - s->module->start,
+                            s->module->cmdline, err, sizeof(err)))
+        why = err;
+    if (!why && schedule_add_domain(d))
+        why = "the scheduler refused its vCPUs";
+    if (why) {
+        pr_err("guest: dom%u(%s): cannot load: %s", d->id, c->name, why);
+        schedule_reap(d);
+        domain_destroy(d);
+        return false;
+    }
+    if (s->starts)
+        domain_log(d, "rebooting (start %u), %lu MiB", s->starts + 1, d->mem_size >> 20);
+    else
+        domain_log(d, "starting, %lu MiB, %u vCPU%s, weight %u%s", d->mem_size >> 20, d->vcpu_count,
+                   d->vcpu_count > 1 ? "s" : "", d->weight, d->cap ? ", capped" : "");
+    s->d = d;
+    return true;
+}
+
+/* BSP housekeeping between picks: finish stopped domains whose vCPUs are
+ * all off their CPUs, restart rebooting ones. */
+static void reap(void)
+{
+    for (unsigned i = 0; i < slot_count; i++) {
+        struct boot_slot *s = &slots[i];
+        struct domain *d = s->d;
+        if (!d || d->state != DOMAIN_STOPPED || !schedule_reap(d))
+            continue;
+        log_exit_stats(d);
+        s->d = NULL;
+        if (d->reboot_requested && s->starts + 1 < DOMAIN_MAX_REBOOTS) {
+            domain_destroy(d);
+            s->starts++;
+            if (!start_slot(s)) {
+                summary->rejected++;
+                s->finished = true;
+            }
+            continue;
+        }
+        if (d->reboot_requested)
+            pr_warn("dom%u(%s): stopped: rebooted %u times in a row", d->id, d->name, DOMAIN_MAX_REBOOTS);
+        if (d->crashed || d->reboot_requested)
+            summary->crashed++;
+        else if (d->exit_code == 0)
+            summary->exited_ok++;
+        else
+            summary->exited_error++;
+        domain_destroy(d);
+        s->finished = true;
+    }
+}
+
+static bool all_finished(void)
+{
+    for (unsigned i = 0; i < slot_count; i++)
+        if (!slots[i].finished)
+            return false;
+    return true;
 }
 
 static uint64_t frames_in_use(void)
@@ -88,62 +255,30 @@ static uint64_t frames_in_use(void)
 void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum)
 {
     memset(sum, 0, sizeof(*sum));
+    summary = sum;
     uint64_t in_use_before = frames_in_use();
+    slot_count = 0;
     for (unsigned i = 0; i < bi->module_count; i++) {
-        const struct boot_module *m = &bi->modules[i];
-        char name[DOMAIN_NAME_MAX], err[160];
-        uint64_t mem;
+        struct boot_slot *s = &slots[slot_count];
+        char err[160];
+        memset(s, 0, sizeof(*s));
+        s->module = &bi->modules[i];
         sum->modules++;
-        if (!parse_module_cmdline(m->cmdline, name, sizeof(name), &mem, err, sizeof(err))) {
-            pr_err("guest: module %u (\"%s\"): %s; skipped", i, m->cmdline, err);
+        if (!parse_module_cmdline(s->module->cmdline, &s->cfg, err, sizeof(err))) {
+            pr_err("guest: module %u (\"%s\"): %s; skipped", i, s->module->cmdline, err);
             sum->rejected++;
             continue;
         }
-        unsigned id = 0;
-        struct domain *d = NULL;
-        for (uint32_t boot = 0;; boot++) {
-            d = domain_create(name, mem, id, err, sizeof(err));
-            if (!d) {
-                pr_err("guest: %s: %s; skipped", name, err);
-                break;
-            }
-            id = d->id;
-            d->boot_count = boot;
-            if (domain_load(d, phys_to_virt(m->start), m->end - m->start, m->cmdline, err, sizeof(err))) {
-                pr_err("guest: dom%u(%s): cannot load: %s", d->id, name, err);
-                domain_destroy(d);
-                d = NULL;
-                break;
-            }
-            if (boot)
-                domain_log(d, "rebooting (start %u), %lu MiB", boot + 1, d->mem_size >> 20);
-            else
-                domain_log(d, "starting, %lu MiB", d->mem_size >> 20);
-            domain_run(d);
-            log_exit_stats(d);
-            if (!d->reboot_requested)
-                break;
-            if (boot + 1 == DOMAIN_MAX_REBOOTS) {
-                d->crashed = true;
-                pr_warn("dom%u(%s): stopped: rebooted %u times in a row", d->id, name, DOMAIN_MAX_REBOOTS);
-                break;
-            }
-            /* A reboot starts from scratch: fresh (zeroed) memory, the image
-             * loaded again, a new vCPU; only the id and name stay. */
-            domain_destroy(d);
-        }
-        if (!d) {
-            sum->rejected++;
-            continue;
-        }
-        if (d->crashed)
-            sum->crashed++;
-        else if (d->exit_code == 0)
-            sum->exited_ok++;
-        else
-            sum->exited_error++;
-        domain_destroy(d);
+        slot_count++;
     }
+    /* All created before any runs, so domain ids follow module order. */
+    for (unsigned i = 0; i < slot_count; i++)
+        if (!start_slot(&slots[i])) {
+            sum->rejected++;
+            slots[i].finished = true;
+        }
+    schedule_loop(reap, all_finished);
+
     pr_info("guests: %u modules: %u exited with code 0, %u exited with an error code, %u stopped for misbehaving, "
             "%u rejected",
             sum->modules, sum->exited_ok, sum->exited_error, sum->crashed, sum->rejected);

@@ -160,5 +160,6 @@ int domain_load(struct domain *d, const void *image, size_t size, const char *cm
     arch_vcpu_set_state(v, &st);
     /* Done with it on this CPU: it may first run on another. */
     arch_vcpu_put(v);
+    v->started = true;
     return 0;
 }

@@ -20,7 +20,7 @@
 #define LSR_THRE_TEMT 0x60       /* always ready: output is taken at once */
 #define MSR_CTS_DSR_DCD 0xB0
 
-void domain_console_flush(struct domain *d)
+static void console_flush_locked(struct domain *d)
 {
     if (d->console_len == 0)
         return;
@@ -29,20 +29,29 @@ void domain_console_flush(struct domain *d)
     d->console_len = 0;
 }
 
+void domain_console_flush(struct domain *d)
+{
+    uint64_t flags = spin_lock_irqsave(&d->console_lock);
+    console_flush_locked(d);
+    spin_unlock_irqrestore(&d->console_lock, flags);
+}
+
 void domain_console_putc(struct domain *d, char c)
 {
-    if (c == '\n') {
-        domain_console_flush(d);
-        return;
-    }
     if (c == '\r')
         return;
-    /* Replace control characters so a guest cannot drive our terminal. */
-    if ((unsigned char)c < 0x20 || (unsigned char)c == 0x7F)
-        c = '?';
-    d->console[d->console_len++] = c;
-    if (d->console_len == DOMAIN_CONSOLE_LINE - 1)
-        domain_console_flush(d); /* a long line continues on the next log line */
+    uint64_t flags = spin_lock_irqsave(&d->console_lock);
+    if (c == '\n') {
+        console_flush_locked(d);
+    } else {
+        /* Replace control characters so a guest cannot drive our terminal. */
+        if ((unsigned char)c < 0x20 || (unsigned char)c == 0x7F)
+            c = '?';
+        d->console[d->console_len++] = c;
+        if (d->console_len == DOMAIN_CONSOLE_LINE - 1)
+            console_flush_locked(d); /* a long line continues on the next log line */
+    }
+    spin_unlock_irqrestore(&d->console_lock, flags);
 }
 
 static uint32_t vuart_read(struct domain *d, unsigned reg)

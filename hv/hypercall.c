@@ -4,6 +4,7 @@
 #include "arch/x86/tsc.h"
 #include "hv/compiler.h"
 #include "hv/domain.h"
+#include "hv/schedule.h"
 #include "hv/string.h"
 #include "plinth/errno.h"
 #include "plinth/version.h"
@@ -56,6 +57,32 @@ static int64_t hc_exit_stats(struct vcpu *v, uint64_t gpa)
     return 0;
 }
 
+/* Start secondary vCPU `id` with the caller's current paging, descriptor
+ * tables and segments, at rip with stack rsp and RDI = arg. */
+static int64_t hc_vcpu_up(struct vcpu *caller, uint64_t id, uint64_t rip, uint64_t rsp, uint64_t arg)
+{
+    struct domain *d = caller->dom;
+    if (id == 0 || id >= d->vcpu_count)
+        return -PL_EINVAL;
+    struct vcpu *v = d->vcpus[id];
+    uint64_t flags = spin_lock_irqsave(&d->lock);
+    bool already = v->started;
+    v->started = true; /* claimed: a second call gets -PL_EBUSY */
+    spin_unlock_irqrestore(&d->lock, flags);
+    if (already)
+        return -PL_EBUSY;
+    struct vcpu_state st;
+    arch_vcpu_get_state(caller, &st);
+    st.rip = rip;
+    st.rflags = 0x2; /* interrupts off, as at any CPU's start */
+    v->gprs[REG_RSP] = rsp;
+    v->gprs[REG_RDI] = arg;
+    arch_vcpu_set_state(v, &st);
+    arch_vcpu_put(v); /* touched here; it may run on any CPU */
+    schedule_wake(v);
+    return 0;
+}
+
 /* Returns true when the call ended the guest. */
 static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *ret)
 {
@@ -84,6 +111,9 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
         return true;
     case HC_EXIT_STATS:
         *ret = hc_exit_stats(v, a[0]);
+        return false;
+    case HC_VCPU_UP:
+        *ret = hc_vcpu_up(v, a[0], a[1], a[2], a[3]);
         return false;
     default:
         *ret = -PL_ENOSYS;

@@ -16,6 +16,7 @@
 #include "hv/acpi.h"
 #include "hv/format.h"
 #include "hv/domain_boot.h"
+#include "hv/schedule.h"
 #include "hv/vcpu.h"
 #include "hv/log.h"
 #include "hv/mb2.h"
@@ -260,7 +261,10 @@ NORETURN void hv_main(uint32_t magic, uint64_t mbi_phys)
     run_selftest(options.selftest);
 
     if (boot_info.module_count) {
-        if (virt_ok) {
+        if (virt_ok && schedule_init() != 0) {
+            pr_err("sched: cannot start the scheduler");
+            ok = false;
+        } else if (virt_ok) {
             struct domain_boot_summary sum;
             domain_boot_all(&boot_info, &sum);
             if (sum.leaked_frames)

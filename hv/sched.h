@@ -18,7 +18,7 @@
  *   split equally among its active vCPUs. Blocked vCPUs earn nothing.
  * - Charging. Running consumes credit at the rate of real time. The exact
  *   time since the vCPU was last charged is charged on every sched_pick,
- *   sched_tick, sched_block and sched_yield, and at period boundaries (a
+ *   sched_tick, sched_block and sched_cpu_yield, and at period boundaries (a
  *   vCPU running across a boundary is charged up to the boundary first).
  *   Nobody is ever charged for a whole tick it did not use, so yielding or
  *   blocking just before a tick gains nothing.
@@ -52,7 +52,7 @@
  *   or call sched_tick() periodically (e.g. every 1 ms; at least once per
  *   period on a busy CPU); call sched_pick() when sched_tick() returns true.
  * - A vCPU that halts: sched_block() then sched_pick(). One that yields
- *   (PAUSE loop, HC_YIELD): sched_yield() then sched_pick().
+ *   (PAUSE loop, HC_YIELD): sched_cpu_yield() then sched_pick().
  * - Send a reschedule IPI to the CPU returned by sched_wake(),
  *   sched_unpause() and sched_pause(), and to every CPU in
  *   sched_take_kicks(); a CPU receiving one calls sched_tick() (or directly
@@ -129,6 +129,7 @@ struct sched_vcpu {
     bool active;              /* was runnable during this period */
     bool pause_pending;       /* RUNNING, pause requested */
     bool wake_pending;        /* PAUSED: runnable (not blocked) once unpaused */
+    bool woken;               /* queued ahead by a wake (UNDER) */
     struct sched_link q_link;   /* in a run queue while RUNNABLE */
     struct sched_link dom_link; /* in dom->vcpus while attached */
 };
@@ -225,12 +226,14 @@ int sched_pause(struct sched *s, struct sched_vcpu *v);
  * RUNNING vCPU is cancelled (-1). Otherwise -1. */
 int sched_unpause(struct sched *s, struct sched_vcpu *v);
 
-/* The current vCPU of `cpu` gives way: charged up to now, it will go behind
+/* (Not called sched_yield: that is a C library function, which the host
+ * test build, and the sanitizer runtime in it, must keep.)
+ * The current vCPU of `cpu` gives way: charged up to now, it will go behind
  * every queued vCPU of equal standing at the next sched_pick (which the
  * caller must call now). It gains nothing: its slice ends, its credit is
  * charged exactly, and it is picked again only if nothing of equal or
  * better standing waits. Returns 0, -PL_EINVAL if the CPU is idle/invalid. */
-int sched_yield(struct sched *s, uint32_t cpu, uint64_t now);
+int sched_cpu_yield(struct sched *s, uint32_t cpu, uint64_t now);
 
 /* Choose what `cpu` runs next. Charges the current vCPU (if any) up to now;
  * a current vCPU that is still runnable is requeued (behind its equals if

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hv/sched.h"
 #include "plinth/hypercall.h"
 
 /* General registers in x86 encoding order (ModRM reg numbers). */
@@ -121,6 +122,11 @@ struct vcpu {
     uint8_t hc_timer_vector;
     uint64_t tsc_deadline;
     uint32_t lapic_lvt_timer, lapic_svr, lapic_tpr;
+
+    /* Scheduling (hv/schedule.c) */
+    struct sched_vcpu sv;
+    bool started;          /* has a boot state: vCPU 0 at load, others by HC_VCPU_UP */
+    bool halted;           /* blocked in HLT until an interrupt is pending */
 };
 
 /* ---- interface implemented by arch/x86 (dispatching to VMX or SVM) ---- */

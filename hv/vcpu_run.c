@@ -60,21 +60,19 @@ static void dispatch(struct vcpu *v, const struct vcpu_exit *e)
     }
 }
 
-void domain_run(struct domain *d)
+bool vcpu_run_once(struct vcpu *v)
 {
-    struct vcpu *v = d->vcpus[0];
     struct vcpu_exit e;
-    while (d->state == DOMAIN_RUNNING) {
-        irq_disable();
-        virq_deliver(v);
-        arch_vcpu_run(v, &e);
-        /* Let a host interrupt that ended the run (timer tick) be taken. */
-        irq_enable();
-        if (e.reason < PLINTH_EXIT_REASONS)
-            v->exit_count[e.reason]++;
-        v->exit_total++;
-        dispatch(v, &e);
-    }
-    arch_vcpu_put(v);
+    if (v->dom->state != DOMAIN_RUNNING)
+        return false;
+    irq_disable();
+    virq_deliver(v);
+    arch_vcpu_run(v, &e);
+    /* Let a host interrupt that ended the run (timer tick, kick) be taken. */
     irq_enable();
+    if (e.reason < PLINTH_EXIT_REASONS)
+        v->exit_count[e.reason]++;
+    v->exit_total++;
+    dispatch(v, &e);
+    return true;
 }

@@ -25,6 +25,7 @@ struct percpu {
     volatile uint64_t ipi_pongs;   /* answers received to our pings */
     void *virt_cpu;            /* virtualization backend per-CPU state */
     bool virt_on;              /* VMX root / SVM enabled on this CPU */
+    volatile bool resched;     /* the scheduler must pick again (hv/schedule.c) */
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     struct tss tss __attribute__((aligned(16)));
 };

@@ -14,6 +14,7 @@
 #include "hv/panic.h"
 #include "hv/pmm.h"
 #include "hv/string.h"
+#include "hv/schedule.h"
 #include "hv/vcpu.h"
 
 /* Layout shared with boot/ap_trampoline.asm */
@@ -88,8 +89,10 @@ NORETURN static void ap_main(struct percpu *p)
     p->virt_on = arch_virt_enable_cpu() == 0;
     __atomic_store_n(&p->online, true, __ATOMIC_RELEASE);
     pr_debug("smp: cpu%u online (APIC id %u)", p->cpu_id, p->apic_id);
-    for (;;)
-        cpu_wait_for_interrupt();
+    irq_enable();
+    /* Idles until the scheduler starts, then runs vCPUs for good. */
+    schedule_loop(NULL, NULL);
+    panic("smp: cpu%u left its scheduling loop", p->cpu_id);
 }
 
 static struct percpu *percpu_create(unsigned id, uint32_t apic_id)

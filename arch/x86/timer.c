@@ -14,10 +14,13 @@ static uint64_t lapic_timer_hz; /* after the divide-by-16 */
 
 uint64_t timer_lapic_hz(void) { return lapic_timer_hz; }
 
+void arch_tick(void);
+
 static void timer_tick(struct trap_frame *f)
 {
     (void)f;
     this_cpu()->timer_ticks++;
+    arch_tick();
 }
 
 void timer_calibrate(void)

@@ -27,6 +27,7 @@ struct trap_frame {
 #define VEC_TIMER 0xEC
 #define VEC_IPI_PING 0xF0
 #define VEC_IPI_PONG 0xF1
+#define VEC_RESCHED 0xF2
 #define VEC_SPURIOUS 0xFF
 
 typedef void (*irq_handler_fn)(struct trap_frame *f);

@@ -28,7 +28,8 @@
 #define HC_SET_TIMER 3      /* (ns from now, vector 32..255; 0 ns cancels) -> 0 */
 #define HC_SHUTDOWN 4       /* (reason) -> does not return */
 #define HC_EXIT_STATS 5     /* (gpa of struct plinth_exit_stats) -> 0 */
-#define HC_COUNT 6
+#define HC_VCPU_UP 6        /* (vcpu, rip, rsp, arg) -> 0: start a secondary vCPU */
+#define HC_COUNT 7
 
 #define HC_CONSOLE_MAX 4096
 

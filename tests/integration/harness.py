@@ -106,7 +106,7 @@ port_e9_hack: enabled=0
 def bochs_command(case, iso, serial_path, workdir):
     rc = os.path.join(workdir, "bochsrc")
     with open(rc, "w") as f:
-        f.write(BOCHSRC.format(mem=case.get("mem", 256), model=case.get("model", "corei7_skylake_x"),
+        f.write(BOCHSRC.format(mem=case.get("mem", 512), model=case.get("model", "corei7_skylake_x"),
                                cpus=case.get("cpus", 1), ips=case.get("ips", 4000000), iso=iso,
                                serial=serial_path, log=os.path.join(workdir, "bochs.log")))
     cmds = os.path.join(workdir, "bochs.cmds")

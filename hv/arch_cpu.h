@@ -1,0 +1,24 @@
+/* What the arch-neutral core needs from the physical CPUs: identity, time,
+ * a periodic tick, reschedule IPIs and idling. Implemented by
+ * arch/x86/cpu_iface.c. */
+#ifndef HV_ARCH_CPU_H
+#define HV_ARCH_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+unsigned arch_cpu_id(void);
+/* CPUs 0..n-1 are online (ids are dense). */
+unsigned arch_cpu_count(void);
+/* Monotonic time in nanoseconds, the same on every CPU. */
+uint64_t arch_time_ns(void);
+/* fn runs in interrupt context on every CPU at each timer tick. */
+void arch_set_tick_handler(void (*fn)(void));
+/* Make cpu look at its scheduler soon (interrupt it if it runs a guest). */
+void arch_cpu_kick(unsigned cpu);
+/* Reschedule request for this CPU, set by a kick: test and clear. */
+bool arch_cpu_take_resched(void);
+/* Wait for an interrupt with interrupts enabled; returns with them on. */
+void arch_cpu_idle(void);
+
+#endif

@@ -1,0 +1,30 @@
+/* Runs vCPUs on the physical CPUs: one scheduler (hv/sched.c policy) under
+ * one lock, a loop per CPU, HLT blocking and timer wake-ups. */
+#ifndef HV_SCHEDULE_H
+#define HV_SCHEDULE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct domain;
+struct vcpu;
+
+/* Set up for all online CPUs; the periodic tick drives preemption. */
+int schedule_init(void);
+bool schedule_ready(void);
+/* Attach the domain's vCPUs; started ones become runnable. */
+int schedule_add_domain(struct domain *d);
+/* Make a started, attached vCPU runnable (e.g. after HC_VCPU_UP). */
+void schedule_wake(struct vcpu *v);
+/* Detach the vCPUs of a stopped domain that are not running now. Returns
+ * true when none is attached any more (the domain can be destroyed). */
+bool schedule_reap(struct domain *d);
+/* Ask every CPU to look at its scheduler (e.g. a domain stopped). */
+void schedule_kick_all(void);
+
+/* This CPU's scheduling loop. housekeeping (may be NULL) runs between
+ * picks on this CPU; the loop returns when until() (may be NULL: never)
+ * is true. */
+void schedule_loop(void (*housekeeping)(void), bool (*until)(void));
+
+#endif

@@ -1,0 +1,2 @@
+UNIT_TESTS += sched
+UNIT_SRCS_sched := hv/sched.c
