@@ -122,6 +122,7 @@ struct vcpu *domain_add_vcpu(struct domain *d)
         kfree(v);
         return NULL;
     }
+    arch_vcpu_put(v); /* created here, but it may be set up and run anywhere */
     d->vcpus[d->vcpu_count++] = v;
     return v;
 }

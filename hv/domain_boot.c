@@ -13,6 +13,9 @@
 #include "hv/pmm.h"
 #include "hv/schedule.h"
 #include "hv/string.h"
+#include "hv/mmio.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
 
 /* A guest that reboots more often than this in a row is stopped. */
 #define DOMAIN_MAX_REBOOTS 8
@@ -214,6 +217,7 @@ static void reap(void)
         if (!d || d->state != DOMAIN_STOPPED || !schedule_reap(d))
             continue;
         log_exit_stats(d);
+        domain_log(d, "ran for %lu ms of CPU time", schedule_domain_runtime_ns(d) / 1000000);
         s->d = NULL;
         if (d->reboot_requested && s->starts + 1 < DOMAIN_MAX_REBOOTS) {
             domain_destroy(d);
@@ -277,6 +281,11 @@ void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum
             sum->rejected++;
             slots[i].finished = true;
         }
+    /* CPU-share probes measure from 50 ms after every domain is up, for
+     * one second, all over the same span (hv/testdev.c). */
+    uint64_t start = rdtsc() + tsc_us_to_cycles(50000);
+    testdev_window_end = start + tsc_us_to_cycles(1000000);
+    __atomic_store_n(&testdev_window_start, start, __ATOMIC_RELEASE);
     schedule_loop(reap, all_finished);
 
     pr_info("guests: %u modules: %u exited with code 0, %u exited with an error code, %u stopped for misbehaving, "

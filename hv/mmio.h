@@ -22,6 +22,8 @@ struct mmio_region {
 #define TESTDEV_SIZE 0x1000ull
 #define TESTDEV_MAGIC 0x504C4E54u /* "TNLP" little endian: 'PLNT' */
 extern const struct mmio_region testdev_region;
+/* The shared measurement window the test device reports (host TSC). */
+extern uint64_t testdev_window_start, testdev_window_end;
 
 const struct mmio_region *mmio_find(uint64_t gpa);
 

@@ -86,6 +86,13 @@ static bool cpu_valid(const struct sched *s, uint32_t cpu)
     return cpu < s->ncpus;
 }
 
+/* Time the current vCPU of c has used of its slice (0 if the clock of the
+ * calling CPU lags the one that started it). */
+static uint64_t slice_used(const struct sched_cpu *c, uint64_t now)
+{
+    return now > c->slice_start ? now - c->slice_start : 0;
+}
+
 /* Charge a running vCPU for [charged_to, until). */
 static void charge(struct sched_vcpu *v, uint64_t until)
 {
@@ -236,7 +243,7 @@ static void kick_idle_for(struct sched *s, const struct sched_vcpu *v)
     for (uint32_t c = 0; c < s->ncpus; c++) {
         if (!(allowed & cpu_bit(c)) || (int)c == v->cpu)
             continue;
-        if (s->cpu[c].curr == NULL && s->cpu[c].nr_queued == 0) {
+        if (cpu_idle(s, c)) {
             s->kick |= cpu_bit(c);
             return;
         }
@@ -368,6 +375,15 @@ static void account(struct sched *s)
     s->periods++;
 }
 
+/* Kick idle CPUs whose queue holds something runnable now (e.g. vCPUs
+ * that were parked by a cap). */
+static void kick_idle_with_work(struct sched *s)
+{
+    for (uint32_t c = 0; c < s->ncpus; c++)
+        if (s->cpu[c].curr == NULL && !cpu_idle(s, c))
+            s->kick |= cpu_bit(c);
+}
+
 /* Process every period boundary up to now. */
 static void advance(struct sched *s, uint64_t now)
 {
@@ -401,12 +417,10 @@ static void advance(struct sched *s, uint64_t now)
         s->period_start = boundary;
     }
     /* Credit changed: CPUs running OVER vCPUs may now have UNDER ones
-     * waiting (sched_tick notices); idle CPUs with parked vCPUs queued
-     * must be kicked. */
+     * waiting (their own timer at the period end notices); idle CPUs with
+     * parked vCPUs queued must be kicked. */
     if (any_parked_before)
-        for (uint32_t c = 0; c < s->ncpus; c++)
-            if (s->cpu[c].curr == NULL && !cpu_idle(s, c))
-                s->kick |= cpu_bit(c);
+        kick_idle_with_work(s);
 }
 
 /* ------------------------------------------------------------ API */
@@ -448,8 +462,11 @@ int sched_dom_set(struct sched *s, struct sched_dom *d, uint32_t weight, uint32_
 {
     if (!d || !dom_params_ok(s, weight, cap))
         return -PL_EINVAL;
+    bool was_parked = dom_parked(s, d);
     d->weight = weight;
     d->cap = cap;
+    if (was_parked && !dom_parked(s, d))
+        kick_idle_with_work(s);
     return 0;
 }
 
@@ -640,7 +657,7 @@ struct sched_vcpu *sched_pick(struct sched *s, uint32_t cpu, uint64_t now)
     if (prev) {
         charge(prev, now);
         c->curr = NULL;
-        bool expired = c->yielded || now - c->slice_start >= s->slice_ns;
+        bool expired = c->yielded || slice_used(c, now) >= s->slice_ns;
         if (prev->pause_pending) {
             prev->pause_pending = false;
             prev->wake_pending = true;
@@ -715,7 +732,7 @@ bool sched_tick(struct sched *s, uint32_t cpu, uint64_t now)
     if (c->resched || v->pause_pending || !(v->affinity & cpu_bit(cpu)) || dom_parked(s, v->dom))
         return true;
     int mine = cls_of(v);
-    bool expired = now - c->slice_start >= s->slice_ns;
+    bool expired = slice_used(c, now) >= s->slice_ns;
     /* Locally, an equal waiter takes over once the slice is used up; from
      * other queues only a better one is taken (as sched_pick does). */
     if (queue_best(s, cpu, cpu, expired ? mine - 1 : mine, &cls) != NULL)

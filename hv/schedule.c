@@ -204,3 +204,11 @@ void schedule_loop(void (*housekeeping)(void), bool (*until)(void))
         spin_unlock_irqrestore(&lock, flags);
     }
 }
+
+uint64_t schedule_domain_runtime_ns(struct domain *d)
+{
+    uint64_t flags = spin_lock_irqsave(&lock);
+    uint64_t ns = sched_dom_runtime(&sched, &d->sd, arch_time_ns());
+    spin_unlock_irqrestore(&lock, flags);
+    return ns;
+}

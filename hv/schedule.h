@@ -22,6 +22,9 @@ bool schedule_reap(struct domain *d);
 /* Ask every CPU to look at its scheduler (e.g. a domain stopped). */
 void schedule_kick_all(void);
 
+/* CPU time the domain's vCPUs were given so far, in ns. */
+uint64_t schedule_domain_runtime_ns(struct domain *d);
+
 /* This CPU's scheduling loop. housekeeping (may be NULL) runs between
  * picks on this CPU; the loop returns when until() (may be NULL: never)
  * is true. */

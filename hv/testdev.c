@@ -5,7 +5,10 @@
  * the second-level tables until the guest next writes it; 0x20 (read): how
  * many such writes trapped. Lets a guest make its own event delivery exit
  * (the CPU pushes the frame onto a protected stack) to test re-injection.
- * 0x28 (read): how many times this guest was started before (reboots). */
+ * 0x28 (read): how many times this guest was started before (reboots).
+ * 0x30 / 0x38 (read, 64-bit): a measurement window in host TSC cycles
+ * shared by all boot domains (0 until they have all started), so CPU-share
+ * probes count over exactly the same span. */
 #include "hv/domain.h"
 #include "hv/mmio.h"
 
@@ -15,7 +18,11 @@
 #define TESTDEV_WP_ARM_OFF 0x18
 #define TESTDEV_WP_HITS_OFF 0x20
 #define TESTDEV_BOOT_COUNT_OFF 0x28
+#define TESTDEV_WINDOW_START_OFF 0x30
+#define TESTDEV_WINDOW_END_OFF 0x38
 #define PAGE_MASK_ 0xFFFull
+
+uint64_t testdev_window_start, testdev_window_end;
 
 static uint64_t slice(uint64_t reg, uint64_t byte_off, unsigned size)
 {
@@ -36,6 +43,10 @@ static uint64_t testdev_read(struct domain *d, uint64_t off, unsigned size)
         return slice(d->wp_hits, 0, size);
     if (off == TESTDEV_BOOT_COUNT_OFF)
         return slice(d->boot_count, 0, size);
+    if (off == TESTDEV_WINDOW_START_OFF)
+        return slice(__atomic_load_n(&testdev_window_start, __ATOMIC_ACQUIRE), 0, size);
+    if (off == TESTDEV_WINDOW_END_OFF)
+        return slice(__atomic_load_n(&testdev_window_end, __ATOMIC_ACQUIRE), 0, size);
     return 0;
 }
 

@@ -199,3 +199,90 @@ CASES += [
                  r"plinth: boot complete"],
          reject=[r"PANIC", r"dom1"]),
 ]
+
+# ---------------------------------------------------------------- scheduler (issue: domains)
+import re as _re
+
+
+def spin_shares(log):
+    """{domain name: iterations} from the spin guests' reports."""
+    return {m.group(1): int(m.group(2)) for m in _re.finditer(r"dom\d+\((\w+)\): spin: iterations=(\d+)", log)}
+
+
+def window_counts(log, what="ran"):
+    """{domain name: [value in sub-window 0, 1, ...]} where value is the
+    guest's own measure of time on a CPU ("ran") or its "iterations"."""
+    out = {}
+    for m in _re.finditer(r"dom\d+\((\w+)\): spin: window (\d+) iterations=(\d+) ran=(\d+)", log):
+        out.setdefault(m.group(1), {})[int(m.group(2))] = int(m.group(4 if what == "ran" else 3))
+    return {name: [w[k] for k in sorted(w)] for name, w in out.items()}
+
+
+def share_check(expected, tolerance):
+    """Each spinner's share of the CPU time over the common window, as the
+    guests measured it themselves (time between closely spaced TSC readings
+    in their spin loop), must be within `tolerance` (relative) of its
+    expected share. Sub-windows in which all spinners together saw under
+    80 % of the median are left out: the emulator's host was busy elsewhere
+    then, which says nothing about the hypervisor's scheduler."""
+    def check(log):
+        got = window_counts(log)
+        if set(got) != set(expected) or len({len(c) for c in got.values()}) != 1:
+            return ["spin reports for %s, expected %s" % (sorted(got), sorted(expected))]
+        windows = len(next(iter(got.values())))
+        totals = [sum(c[w] for c in got.values()) for w in range(windows)]
+        median = sorted(totals)[windows // 2]
+        kept = [w for w in range(windows) if totals[w] >= 0.8 * median]
+        if len(kept) < windows // 2:
+            return ["the emulator's host was too busy: only %d of %d sub-windows usable" % (len(kept), windows)]
+        all_iterations = sum(totals[w] for w in kept)
+        problems, shares = [], {}
+        for name, want in expected.items():
+            share = sum(got[name][w] for w in kept) / all_iterations
+            shares[name] = round(100 * share, 1)
+            if abs(share - want) > tolerance * want:
+                problems.append("%s got %.1f %% of the CPU time, expected %.1f %% +- %.0f %%"
+                                % (name, 100 * share, 100 * want, 100 * tolerance))
+        print("             shares: %s (%d of %d sub-windows)" % (shares, len(kept), windows))
+        return problems
+    return check
+
+
+def sched_case(name, spinners, expected, tolerance, cpus=2, extra=(), timeout=300):
+    return dict(name=name, emulator="qemu", cpus=cpus, timeout=timeout,
+                args="console=com1 testexit=qemu timer_hz=1000",
+                modules=[("spin", cmdline) for cmdline in spinners] + list(extra),
+                expect=[r"sched: credit scheduler on %d CPUs" % cpus, r"guests: all guest memory returned",
+                        r"plinth: boot complete"],
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING:"], check=share_check(expected, tolerance))
+
+
+CASES += [
+    # Weights 1:2:1 on 2 CPUs: 25/50/25 of the machine (one vCPU cannot use
+    # more than one CPU, so the heavy one gets a whole CPU).
+    sched_case("qemu-sched-weights", ["w1a weight=256", "w2 weight=512", "w1b weight=256"],
+               {"w1a": 0.25, "w2": 0.50, "w1b": 0.25}, 0.05),
+    # Overcommit: 5 vCPUs on 2 CPUs all make progress, about equally (the
+    # issue asks for progress; +-25 % still catches starvation and gross
+    # unfairness; runs here land within +-10 %).
+    sched_case("qemu-sched-overcommit", ["o1", "o2", "o3", "o4", "o5"],
+               {"o%d" % i: 0.2 for i in range(1, 6)}, 0.25),
+    # A domain with two vCPUs running at once (HC_VCPU_UP), next to a pinned spinner.
+    dict(name="qemu-sched-smp-guest", emulator="qemu", cpus=2, timeout=120,
+         args="console=com1 testexit=qemu",
+         modules=[("smp", "smp vcpus=2"), ("spin", "pinned cpus=1")],
+         expect=[r"dom1\(smp\): starting, 16 MiB, 2 vCPUs", r"dom1\(smp\): guest smp: \d+ passed, 0 failed",
+                 r"dom1\(smp\): exits vcpu1: total \d+", r"\[cpu1\] dom2\(pinned\): spin: iterations=\d+",
+                 r"guests: all guest memory returned"],
+         reject=[r"FAIL", r"ERROR:", r"PANIC", r"\[cpu0\] dom2\(pinned\): (spin|PASS|guest)"]),
+]
+
+# The same on VT-x is not in the suite yet: under Bochs, once HC_VCPU_UP has
+# started a second vCPU, the CPU running it stops taking host interrupts (its
+# tick count freezes, the vCPU never takes an external-interrupt exit), so
+# the stopped domain is never reaped. Under investigation (see the issue
+# notes); run it by hand with:
+#   python3 tests/integration/harness.py bochs-sched-smp-guest
+KNOWN_BROKEN = [dict(c, name="bochs-sched-smp-guest", emulator="bochs", timeout=120,
+                     args="console=com1 testexit=bochs")
+                for c in CASES if c["name"] == "qemu-sched-smp-guest"]
