@@ -53,14 +53,16 @@ $(BUILD)/hv/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
 
-$(BUILD)/hv/%.o: %.asm
+ASM_INCLUDES := $(wildcard arch/x86/*.inc boot/*.inc)
+
+$(BUILD)/hv/%.o: %.asm $(ASM_INCLUDES)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  NASM    $<")
-	$(Q)$(NASM) -f elf64 -g -o $@ $<
+	$(Q)$(NASM) -f elf64 -g -I./ -o $@ $<
 
-$(BUILD)/ap_trampoline.bin: boot/ap_trampoline.asm
+$(BUILD)/ap_trampoline.bin: boot/ap_trampoline.asm $(ASM_INCLUDES)
 	@mkdir -p $(@D)
-	$(NASM) -f bin -o $@ $<
+	$(NASM) -f bin -I./ -o $@ $<
 
 $(BUILD)/hv/boot/ap_trampoline_blob.o: $(BUILD)/ap_trampoline.bin
 

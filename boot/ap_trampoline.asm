@@ -15,13 +15,7 @@
 %define P_ARG        (PARAMS + 0x38)
 %define P_GDT        (PARAMS + 0x40)
 
-%define CR0_PE  (1 << 0)
-%define CR0_WP  (1 << 16)
-%define CR0_NW  (1 << 29)
-%define CR0_CD  (1 << 30)
-%define CR0_PG  (1 << 31)
-%define CR4_PAE (1 << 5)
-%define MSR_EFER 0xC0000080
+%include "boot/x86.inc"
 
 bits 16
 org 0

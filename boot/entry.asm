@@ -13,15 +13,7 @@
 %define PTE_W   (1 << 1)
 %define PTE_PS  (1 << 7)
 
-%define CR0_PE  (1 << 0)
-%define CR0_WP  (1 << 16)
-%define CR0_NW  (1 << 29)
-%define CR0_CD  (1 << 30)
-%define CR0_PG  (1 << 31)
-%define CR4_PAE (1 << 5)
-%define MSR_EFER 0xC0000080
-%define EFER_LME (1 << 8)
-%define EFER_NXE (1 << 11)
+%include "boot/x86.inc"
 %define CPUID_EXT_LM (1 << 29)      ; CPUID 8000_0001h EDX (SDM Vol. 2A, CPUID)
 %define CPUID_EXT_NX (1 << 20)
 

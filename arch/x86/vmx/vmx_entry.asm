@@ -25,21 +25,7 @@ global vmx_vmexit
 
 %define VMCS_HOST_RSP 0x6C14
 
-%define G_RAX 0*8
-%define G_RCX 1*8
-%define G_RDX 2*8
-%define G_RBX 3*8
-%define G_RBP 5*8
-%define G_RSI 6*8
-%define G_RDI 7*8
-%define G_R8  8*8
-%define G_R9  9*8
-%define G_R10 10*8
-%define G_R11 11*8
-%define G_R12 12*8
-%define G_R13 13*8
-%define G_R14 14*8
-%define G_R15 15*8
+%include "arch/x86/gprs.inc"
 
 section .text
 bits 64
