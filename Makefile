@@ -19,7 +19,7 @@ UNIT_LDLIBS := -lcmocka
 UNIT_BINS := $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
 
 define unit_rule
-$(BUILD)/unit/test_$(1): tests/unit/test_$(1).c $$(UNIT_SRCS_$(1)) $$(wildcard hv/*.h arch/x86/*.h drivers/*.h include/plinth/*.h tests/unit/*.h)
+$(BUILD)/unit/test_$(1): tests/unit/test_$(1).c $$(UNIT_SRCS_$(1)) $$(wildcard hv/*.h arch/x86/*.h drivers/*.h dom0/*.h include/plinth/*.h tests/unit/*.h)
 	@mkdir -p $$(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $$@ tests/unit/test_$(1).c $$(UNIT_SRCS_$(1)) $(UNIT_LDLIBS)
 endef
