@@ -1201,16 +1201,6 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
         }
         v->gprs[REG_RSP] = vmr(GUEST_RSP);
         uint32_t reason = (uint32_t)vmr(VM_EXIT_REASON);
-        /* DEBUG-TMP */
-        if ((v->exit_total & 0x3FFF) == 0 || v->exit_total < 3) {
-            uint64_t hfl; __asm__ volatile("pushfq; popq %0" : "=r"(hfl));
-            pr_warn("DBG cpu%d v%u n=%lu ticks=%lu reason=%#x pin=%#lx(s %#x) proc=%#lx grfl=%#lx hfl=%#lx hidt=%#lx hgs=%#lx cur=%#lx vmcs=%#lx tpr=%#lx ppr=%#lx isr=%lx/%lx irr=%lx/%lx lvt=%#lx tcur=%#lx intrinfo=%#lx act=%#lx",
-                cpu, v->id, v->exit_total, p->timer_ticks, reason, vmr(PIN_BASED_VM_EXEC_CONTROL), s->pin,
-                vmr(CPU_BASED_VM_EXEC_CONTROL), vmr(GUEST_RFLAGS), hfl, vmr(HOST_IDTR_BASE), vmr(HOST_GS_BASE),
-                c->current_vmcs, s->vmcs_pa,
-                rdmsr(0x808), rdmsr(0x80A), rdmsr(0x817), rdmsr(0x816), rdmsr(0x827), rdmsr(0x826), rdmsr(0x832), rdmsr(0x839),
-                vmr(GUEST_INTERRUPTIBILITY_INFO), vmr(GUEST_ACTIVITY_STATE));
-        }
         if (!(reason & EXIT_REASON_ENTRY_FAILURE))
             s->launched = true; /* a failed entry leaves the launch state (27.8) */
         after_exit(s, reason);
