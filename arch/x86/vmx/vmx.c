@@ -25,6 +25,7 @@
 #include "arch/x86/panic_x86.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/tsc.h"
 #include "arch/x86/virt.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "hv/log.h"
@@ -55,6 +56,7 @@
 #define ERROR_CODE_VECTORS ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | \
                             (1u << 17) | (1u << 21))
 #define MAX_VPID 0xFFFFu
+#define BACKSTOP_US 1000u       /* longest run of a guest entered with IF=0 (see arm_backstop) */
 
 /* MSRs that neither VM entry nor VM exit switch (27.3, 28.3, 28.5) and that
  * the guest can change (through the core, or KERNEL_GS_BASE with SWAPGS). */
@@ -103,6 +105,7 @@ static struct {
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
     uint64_t cr0_mask, cr4_mask;  /* host-owned bits (guest/host masks) */
     unsigned preempt_rate;
+    uint32_t backstop_ticks;      /* preemption-timer value for BACKSTOP_US, 0 none */
 } cfg;
 
 static uint32_t next_vpid = 1;
@@ -253,7 +256,7 @@ static bool setup_config(void)
         { PIN_EXTINT_EXITING, ON, "external-interrupt exiting" },
         { PIN_NMI_EXITING, ON, "NMI exiting" },
         { PIN_VIRTUAL_NMIS, OPTIONAL, "virtual NMIs" },
-        { PIN_PREEMPTION_TIMER, OFF, "activate VMX-preemption timer" }, /* set_time_slice turns it on */
+        { PIN_PREEMPTION_TIMER, OFF, "activate VMX-preemption timer" }, /* set_time_slice, arm_backstop */
     };
     static const struct ctl proc[] = {
         { PROC_INTR_WINDOW_EXITING, OFF, "interrupt-window exiting" },  /* toggled; checked below */
@@ -334,6 +337,10 @@ static bool setup_config(void)
     cfg.preempt_rate = VMX_MISC_PREEMPT_RATE(cfg.misc);
     cfg.virtual_nmis = cfg.pin & PIN_VIRTUAL_NMIS;
     cfg.zero_len_inject = cfg.misc & VMX_MISC_ZERO_LEN_INJECT;
+    if (cfg.preempt_timer) {
+        uint64_t ticks = tsc_us_to_cycles(BACKSTOP_US) >> cfg.preempt_rate;
+        cfg.backstop_ticks = (uint32_t)(ticks == 0 ? 1 : ticks > 0xFFFFFFFFull ? 0xFFFFFFFFull : ticks);
+    }
 
     /* EPT: 4-level walks with write-back paging structures (A.10,
      * 25.6.11), and INVEPT of some kind (31.3). */
@@ -1131,6 +1138,37 @@ static void after_exit(struct vmx_vcpu *s, uint32_t reason)
     }
 }
 
+/* External-interrupt exiting must end a run whatever the guest's RFLAGS.IF
+ * (26.2), and the host relies on it: its timer tick and reschedule IPI
+ * only arrive through such exits. Bochs 2.7 does not honour it
+ * for a guest entered with IF=0: VM entry re-evaluates its interrupt mask
+ * while still in root operation, so the LAPIC interrupt stays masked until
+ * the guest itself changes IF (CLI, STI, POPF, IRET, event delivery); a
+ * guest that spins with IF=0 from its entry on (an AP started by
+ * HC_VCPU_UP, or any vCPU resumed after an exit with IF=0) then keeps its
+ * CPU for good. Bound such a run with the VMX-preemption timer, whose
+ * exit Bochs takes regardless (its exit is reported as VEXIT_EXTINT, and
+ * the host takes its pending interrupts then). Not needed with IF=1, nor
+ * while a time slice (set_time_slice) already arms the timer; on real
+ * hardware it only adds an exit per BACKSTOP_US of IF=0 guest code. */
+static void arm_backstop(struct vmx_vcpu *s)
+{
+    if (!cfg.backstop_ticks || s->time_slice)
+        return;
+    bool want = !(vmr(GUEST_RFLAGS) & RFLAGS_IF);
+    if (want == !!(s->pin & PIN_PREEMPTION_TIMER))
+        return;
+    if (want) {
+        /* The count restarts from this value at every entry: "save
+         * VMX-preemption timer value" stays off without a time slice. */
+        vmw(VMX_PREEMPTION_TIMER_VALUE, cfg.backstop_ticks);
+        s->pin |= PIN_PREEMPTION_TIMER;
+    } else {
+        s->pin &= ~PIN_PREEMPTION_TIMER;
+    }
+    vmw(PIN_BASED_VM_EXEC_CONTROL, s->pin);
+}
+
 static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 {
     struct vmx_vcpu *s = vmx(v);
@@ -1174,6 +1212,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
             vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, s->entry_intr_error);
             vmw(VM_ENTRY_INSTRUCTION_LEN, s->entry_insn_len);
         }
+        arm_backstop(s);
         /* CR2 and the lazy MSRs are not part of the VMCS (27.3, 28.5). */
         if (read_cr2() != s->cr2)
             write_cr2(s->cr2);
