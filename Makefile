@@ -137,3 +137,4 @@ test: deps
 bench: all
 	$(PYTHON) bench/boot_cost.py
 	$(PYTHON) bench/exit_cost.py
+	$(PYTHON) bench/domain_cost.py

@@ -16,6 +16,7 @@
 #include "hv/acpi.h"
 #include "hv/format.h"
 #include "hv/domain_boot.h"
+#include "hv/domain_selftest.h"
 #include "hv/schedule.h"
 #include "hv/vcpu.h"
 #include "hv/log.h"
@@ -137,6 +138,7 @@ __attribute__((noinline)) static void run_selftest(enum selftest t)
     extern char __text_start[];
     switch (t) {
     case SELFTEST_NONE:
+    case SELFTEST_DOMAINS: /* run with the guests, below */
         return;
     case SELFTEST_WP:
         pr_info("selftest: writing to hypervisor text (must fault)");
@@ -259,6 +261,13 @@ NORETURN void hv_main(uint32_t magic, uint64_t mbi_phys)
     mm_log_stats();
 
     run_selftest(options.selftest);
+
+    if (options.selftest == SELFTEST_DOMAINS) {
+        if (!virt_ok)
+            pr_err("selftest: domains need %s", virt_why);
+        else if (!domain_selftest())
+            ok = false;
+    }
 
     if (boot_info.module_count) {
         if (virt_ok && schedule_init() != 0) {

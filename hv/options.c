@@ -140,8 +140,10 @@ void options_parse(const char *cmdline, struct hv_options *o, struct options_err
                 o->selftest = SELFTEST_PANIC;
             else if (cmdline_val_is(&opt, "reboot"))
                 o->selftest = SELFTEST_REBOOT;
+            else if (cmdline_val_is(&opt, "domains"))
+                o->selftest = SELFTEST_DOMAINS;
             else
-                add_error(errs, &opt, "expected wp, nx, panic or reboot");
+                add_error(errs, &opt, "expected wp, nx, panic, reboot or domains");
         } else {
             add_error(errs, &opt, "unknown option, ignored");
         }
