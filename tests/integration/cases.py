@@ -151,6 +151,11 @@ def guest_suite(emulator, timeout, extra_expect=()):
         bad = dict(MISBEHAVING).get(name)
         if bad:
             expect.append(r"WARNING: " + prefix + bad)
+        elif name == "bad_hypercall":
+            # 100,000 random hypercalls; the seed is printed for replay.
+            expect += [prefix + r"bad_hypercall: seed 0x[0-9a-f]+, 100000 calls",
+                       prefix + r"bad_hypercall: \d+ succeeded, \d+ -ENOSYS, 0 invalid results",
+                       prefix + r"exited through the exit port with code 0$"]
         elif name == "shutdown":
             # HC_SHUTDOWN: reboot restarts it with fresh memory, power off ends it.
             expect += [prefix + r"shut itself down \(reboot\)", prefix + r"rebooting \(start 2\)",
