@@ -85,7 +85,8 @@ int main(void)
                    a[2], a[3], a[4], r);
     }
     hc_set_timer(0, 32); /* cancel any timer a random call armed */
-    printf("bad_hypercall: %u succeeded, %u -ENOSYS, %u invalid results\n", ok, enosys, bad);
+    /* The random console writes may have left a partial line. */
+    printf("\nbad_hypercall: %u succeeded, %u -ENOSYS, %u invalid results\n", ok, enosys, bad);
     CHECKF(bad == 0, "random hypercalls return valid results", "%u invalid results", bad);
     CHECK_EQ(hc_version(), 0x10000, "hypercalls still work afterwards");
     return tests_failed();
