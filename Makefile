@@ -138,3 +138,4 @@ bench: all
 	$(PYTHON) bench/boot_cost.py
 	$(PYTHON) bench/exit_cost.py
 	$(PYTHON) bench/domain_cost.py
+	$(PYTHON) bench/switch_cost.py

@@ -161,6 +161,8 @@ static void log_exit_stats(struct domain *d)
         for (unsigned i = 0; i < PLINTH_EXIT_REASONS && n < (int)sizeof(line); i++)
             if (v->exit_count[i])
                 n += hv_snprintf(line + n, sizeof(line) - (size_t)n, ", %s %lu", exit_names[i], v->exit_count[i]);
+        if (n < (int)sizeof(line))
+            hv_snprintf(line + n, sizeof(line) - (size_t)n, "; %lu runs", v->runs);
         domain_log(d, "%s", line);
     }
 }

@@ -95,7 +95,8 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
         *ret = hc_console_write(d, a[0], a[1]);
         return false;
     case HC_YIELD:
-        *ret = 0; /* one vCPU per CPU for now: nothing else to run */
+        v->yielded = true; /* the scheduling loop acts on it after this exit */
+        *ret = 0;
         return false;
     case HC_SET_TIMER:
         *ret = hc_set_timer(v, a[0], a[1]);

@@ -163,7 +163,8 @@ bool schedule_reap(struct domain *d)
 static void run_slice(struct vcpu *v)
 {
     struct domain *d = v->dom;
-    while (d->state == DOMAIN_RUNNING && !v->halted) {
+    v->runs++;
+    while (d->state == DOMAIN_RUNNING && !v->halted && !v->yielded) {
         if (!vcpu_run_once(v))
             break;
         if (arch_cpu_take_resched())
@@ -201,6 +202,9 @@ void schedule_loop(void (*housekeeping)(void), bool (*until)(void))
         flags = spin_lock_irqsave(&lock);
         if (v->dom->state != DOMAIN_RUNNING || v->halted)
             sched_block(&sched, &v->sv, arch_time_ns()); /* off the CPU until woken, or for good */
+        else if (v->yielded)
+            sched_cpu_yield(&sched, cpu, arch_time_ns()); /* behind its equals; gains nothing */
+        v->yielded = false;
         spin_unlock_irqrestore(&lock, flags);
     }
 }

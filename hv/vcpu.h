@@ -127,6 +127,8 @@ struct vcpu {
     struct sched_vcpu sv;
     bool started;          /* has a boot state: vCPU 0 at load, others by HC_VCPU_UP */
     bool halted;           /* blocked in HLT until an interrupt is pending */
+    bool yielded;          /* HC_YIELD: give the CPU to an equal if one waits */
+    uint64_t runs;         /* times the scheduler put it on a CPU */
 };
 
 /* ---- interface implemented by arch/x86 (dispatching to VMX or SVM) ---- */

@@ -304,3 +304,18 @@ CASES += [
                  r"domains: 24 created and destroyed, every frame returned", r"plinth: boot complete"],
          reject=[r"ERROR:", r"PANIC"]),
 ]
+
+CASES += [
+    # HC_YIELD hands the CPU to the other domain on the same CPU: each of
+    # the 20,000 yields starts a new run of the other vCPU, so both count at
+    # least ~20,000 runs (without a working yield they would alternate only
+    # at 10 ms slice ends: a few dozen runs).
+    dict(name="qemu-sched-yield", emulator="qemu", cpus=1, timeout=120, args="console=com1 testexit=qemu",
+         modules=[("yield", "ya cpus=0"), ("yield", "yb cpus=0")],
+         expect=[r"dom1\(ya\): yield: 20000 yields, cycles_per_yield=\d+",
+                 r"dom2\(yb\): yield: 20000 yields, cycles_per_yield=\d+",
+                 r"dom1\(ya\): exits: .*hypercall 2000\d.*; (199\d\d|2\d{4}) runs",
+                 r"dom2\(yb\): exits: .*hypercall 2000\d.*; (199\d\d|2\d{4}) runs",
+                 r"guests: 2 modules: 2 exited with code 0"],
+         reject=[r"FAIL", r"ERROR:", r"PANIC"]),
+]
