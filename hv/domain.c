@@ -50,7 +50,7 @@ void domain_stop(struct domain *d, bool crashed, uint32_t code, const char *fmt,
 }
 
 /* Frees RAM, the chunk table and the structure. */
-static void free_guest_memory(struct domain *d)
+static void free_domain_memory(struct domain *d)
 {
     for (uint64_t i = 0; i < d->mem_size / DOMAIN_CHUNK; i++)
         if (d->chunk_hpa[i])
@@ -88,7 +88,7 @@ struct domain *domain_create(const char *name, uint64_t mem, unsigned id, char *
         uint64_t pa = mm_alloc(PMM_2M, PMM_NO_FRAME);
         if (pa == PMM_NO_FRAME) {
             hv_snprintf(err, errlen, "out of memory: %lu MiB of guest RAM wanted", mem >> 20);
-            free_guest_memory(d);
+            free_domain_memory(d);
             return NULL;
         }
         /* Never hand a guest another tenant's (or our own) old data. */
@@ -135,7 +135,7 @@ void domain_destroy(struct domain *d)
     }
     if (d->as.root)
         arch_aspace_destroy(&d->as);
-    free_guest_memory(d);
+    free_domain_memory(d);
 }
 
 bool domain_ram_contains(const struct domain *d, uint64_t gpa, uint64_t len)

@@ -84,7 +84,7 @@ void domain_stop(struct domain *d, bool crashed, uint32_t code, const char *fmt,
 void domain_console_putc(struct domain *d, char c);
 void domain_console_flush(struct domain *d);
 /* Fetch up to len bytes of the instruction at the vCPU's RIP through the
- * guest's page tables (hv/guest_mem.c); st is the vCPU's current state.
+ * guest's page tables (hv/vcpu_fetch.c); st is the vCPU's current state.
  * *got may be less than len when the instruction is near an unmapped page. */
 bool vcpu_fetch_insn(struct vcpu *v, const struct vcpu_state *st, uint8_t *buf, unsigned len, unsigned *got);
 /* Log with the guest's prefix. */

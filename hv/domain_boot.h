@@ -8,7 +8,8 @@ struct domain_boot_summary {
     uint64_t leaked_frames;
 };
 
-/* Run every boot module as a guest, in order, to completion. */
+/* Start every boot module as a domain, run them all under the scheduler
+ * until each has stopped (restarting those that reboot), and report. */
 void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum);
 
 #endif
