@@ -44,20 +44,7 @@ vmx_world_switch:
 
     test rsi, rsi               ; ZF = first entry; MOVs below keep the flags
     mov rax, rdi
-    mov rcx, [rax + G_RCX]
-    mov rdx, [rax + G_RDX]
-    mov rbx, [rax + G_RBX]
-    mov rbp, [rax + G_RBP]
-    mov rsi, [rax + G_RSI]
-    mov rdi, [rax + G_RDI]
-    mov r8,  [rax + G_R8]
-    mov r9,  [rax + G_R9]
-    mov r10, [rax + G_R10]
-    mov r11, [rax + G_R11]
-    mov r12, [rax + G_R12]
-    mov r13, [rax + G_R13]
-    mov r14, [rax + G_R14]
-    mov r15, [rax + G_R15]
+    LOAD_GUEST_GPRS_EXCEPT_RAX
     mov rax, [rax + G_RAX]
     jnz .resume
     vmlaunch
@@ -80,20 +67,7 @@ vmx_vmexit:
     ; RSP = HOST_RSP: [rsp] = gprs. Every other register holds guest values.
     push rax
     mov rax, [rsp + 8]
-    mov [rax + G_RCX], rcx
-    mov [rax + G_RDX], rdx
-    mov [rax + G_RBX], rbx
-    mov [rax + G_RBP], rbp
-    mov [rax + G_RSI], rsi
-    mov [rax + G_RDI], rdi
-    mov [rax + G_R8],  r8
-    mov [rax + G_R9],  r9
-    mov [rax + G_R10], r10
-    mov [rax + G_R11], r11
-    mov [rax + G_R12], r12
-    mov [rax + G_R13], r13
-    mov [rax + G_R14], r14
-    mov [rax + G_R15], r15
+    SAVE_GUEST_GPRS_EXCEPT_RAX
     pop qword [rax + G_RAX]
     xor eax, eax
 
