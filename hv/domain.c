@@ -13,6 +13,45 @@
 
 static unsigned next_domain_id = 1;
 
+#define REGISTRY_SIZE 64
+static struct domain *registry[REGISTRY_SIZE];
+static spinlock_t registry_lock = SPINLOCK_INIT;
+
+bool domain_publish(struct domain *d)
+{
+    bool added = false;
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    for (unsigned i = 0; i < REGISTRY_SIZE && !added; i++)
+        if (!registry[i]) {
+            registry[i] = d;
+            added = true;
+        }
+    spin_unlock_irqrestore(&registry_lock, flags);
+    return added;
+}
+
+static void registry_remove(struct domain *d)
+{
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    for (unsigned i = 0; i < REGISTRY_SIZE; i++)
+        if (registry[i] == d)
+            registry[i] = NULL;
+    spin_unlock_irqrestore(&registry_lock, flags);
+}
+
+int domain_with(unsigned id, int (*fn)(struct domain *d, void *arg), void *arg)
+{
+    int rc = -PL_ENOENT;
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    for (unsigned i = 0; i < REGISTRY_SIZE; i++)
+        if (registry[i] && registry[i]->id == id) {
+            rc = fn(registry[i], arg);
+            break;
+        }
+    spin_unlock_irqrestore(&registry_lock, flags);
+    return rc;
+}
+
 void domain_log(struct domain *d, const char *fmt, ...)
 {
     char msg[200];
@@ -129,6 +168,7 @@ struct vcpu *domain_add_vcpu(struct domain *d)
 
 void domain_destroy(struct domain *d)
 {
+    registry_remove(d); /* first: nobody may find it while it goes */
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch_vcpu_destroy(d->vcpus[i]);
         kfree(d->vcpus[i]);

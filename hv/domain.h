@@ -29,6 +29,9 @@ struct domain {
     char name[DOMAIN_NAME_MAX];
     enum domain_state state;
     bool crashed;            /* stopped for misbehaving, not by its own exit */
+    bool privileged;         /* the control domain: may use the management hypercalls */
+    bool paused;             /* paused by the control domain */
+    bool destroyed;          /* stopped by the control domain */
     bool reboot_requested;   /* HC_SHUTDOWN(SHUTDOWN_REBOOT): start it again */
     uint32_t exit_code;      /* from the exit port or shutdown hypercall */
     uint32_t boot_count;     /* times this guest was started before (reboots) */
@@ -66,6 +69,15 @@ struct domain {
  * with a reason in err when memory or the virtualization backend fail. */
 struct domain *domain_create(const char *name, uint64_t mem, unsigned id, char *err, size_t errlen);
 void domain_destroy(struct domain *d);
+/* The registry of live domains (created and not yet destroyed). Run fn on
+ * the domain with this id while holding the registry lock, so it cannot be
+ * destroyed meanwhile; -PL_ENOENT if there is none. */
+int domain_with(unsigned id, int (*fn)(struct domain *d, void *arg), void *arg);
+/* Make a fully started domain (loaded, attached to the scheduler) visible
+ * to domain_with; false when the registry is full. domain_destroy removes
+ * it again. */
+bool domain_publish(struct domain *d);
+
 /* Create the domain's next vCPU (not started); NULL when out of memory or
  * at DOMAIN_MAX_VCPUS. */
 struct vcpu *domain_add_vcpu(struct domain *d);

@@ -46,6 +46,7 @@ struct boot_slot {
 static struct boot_slot slots[BOOT_MAX_MODULES];
 static unsigned slot_count;
 static struct domain_boot_summary *summary;
+static const struct boot_module *boot_modules;
 
 /* "0", "1-3", "0,2" -> CPU bit mask; false if malformed or out of range. */
 static bool parse_cpu_list(const char *s, size_t len, uint64_t *mask)
@@ -180,6 +181,8 @@ static bool start_slot(struct boot_slot *s)
     }
     s->id = d->id;
     d->boot_count = s->starts;
+    /* The first module is the control domain (dom0). */
+    d->privileged = s->module == &boot_modules[0];
     d->weight = c->weight;
     d->cap = c->cap;
     d->affinity = c->affinity;
@@ -194,6 +197,13 @@ static bool start_slot(struct boot_slot *s)
         why = err;
     if (!why && schedule_add_domain(d))
         why = "the scheduler refused its vCPUs";
+    if (!why && !domain_publish(d)) {
+        /* Already running: stop it and let reap() free it once its vCPUs
+         * are off their CPUs. */
+        s->d = d;
+        domain_stop(d, true, 0, "too many domains to manage");
+        return true;
+    }
     if (why) {
         pr_err("guest: dom%u(%s): cannot load: %s", d->id, c->name, why);
         schedule_reap(d);
@@ -203,8 +213,9 @@ static bool start_slot(struct boot_slot *s)
     if (s->starts)
         domain_log(d, "rebooting (start %u), %lu MiB", s->starts + 1, d->mem_size >> 20);
     else
-        domain_log(d, "starting, %lu MiB, %u vCPU%s, weight %u%s", d->mem_size >> 20, d->vcpu_count,
-                   d->vcpu_count > 1 ? "s" : "", d->weight, d->cap ? ", capped" : "");
+        domain_log(d, "starting, %lu MiB, %u vCPU%s, weight %u%s%s", d->mem_size >> 20, d->vcpu_count,
+                   d->vcpu_count > 1 ? "s" : "", d->weight, d->cap ? ", capped" : "",
+                   d->privileged ? ", control domain" : "");
     s->d = d;
     return true;
 }
@@ -232,7 +243,9 @@ static void reap(void)
         }
         if (d->reboot_requested)
             pr_warn("dom%u(%s): stopped: rebooted %u times in a row", d->id, d->name, DOMAIN_MAX_REBOOTS);
-        if (d->crashed || d->reboot_requested)
+        if (d->destroyed)
+            summary->destroyed++;
+        else if (d->crashed || d->reboot_requested)
             summary->crashed++;
         else if (d->exit_code == 0)
             summary->exited_ok++;
@@ -262,6 +275,7 @@ void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum
 {
     memset(sum, 0, sizeof(*sum));
     summary = sum;
+    boot_modules = bi->modules;
     uint64_t in_use_before = frames_in_use();
     slot_count = 0;
     for (unsigned i = 0; i < bi->module_count; i++) {
@@ -291,8 +305,8 @@ void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum
     schedule_loop(reap, all_finished);
 
     pr_info("guests: %u modules: %u exited with code 0, %u exited with an error code, %u stopped for misbehaving, "
-            "%u rejected",
-            sum->modules, sum->exited_ok, sum->exited_error, sum->crashed, sum->rejected);
+            "%u rejected, %u destroyed by the control domain",
+            sum->modules, sum->exited_ok, sum->exited_error, sum->crashed, sum->rejected, sum->destroyed);
     uint64_t in_use_after = frames_in_use();
     sum->leaked_frames = in_use_after > in_use_before ? in_use_after - in_use_before : 0;
     if (sum->leaked_frames)

@@ -4,7 +4,7 @@
 #include "hv/mb2.h"
 
 struct domain_boot_summary {
-    unsigned modules, exited_ok, exited_error, crashed, rejected;
+    unsigned modules, exited_ok, exited_error, crashed, rejected, destroyed;
     uint64_t leaked_frames;
 };
 

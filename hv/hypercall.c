@@ -83,6 +83,77 @@ static int64_t hc_vcpu_up(struct vcpu *caller, uint64_t id, uint64_t rip, uint64
     return 0;
 }
 
+/* ---- management (the control domain only) ---- */
+
+struct mgmt_call {
+    struct vcpu *caller;
+    uint64_t nr, a1, a2;
+};
+
+static int mgmt_op(struct domain *target, void *arg)
+{
+    struct mgmt_call *c = arg;
+    struct domain *self = c->caller->dom;
+    switch (c->nr) {
+    case HC_DOMAIN_INFO: {
+        struct plinth_domain_info info;
+        memset(&info, 0, sizeof(info));
+        info.id = target->id;
+        info.state = target->state == DOMAIN_STOPPED ? DOMAIN_STATE_STOPPED
+                     : target->paused               ? DOMAIN_STATE_PAUSED
+                                                    : DOMAIN_STATE_RUNNING;
+        info.flags = (target->privileged ? DOMAIN_FLAG_PRIVILEGED : 0) | (target->crashed ? DOMAIN_FLAG_CRASHED : 0);
+        info.vcpus = target->vcpu_count;
+        info.weight = target->sd.weight;
+        info.cap = target->sd.cap;
+        info.mem_bytes = target->mem_size;
+        info.cpu_time_ns = schedule_domain_runtime_ns(target);
+        memcpy(info.name, target->name, sizeof(info.name) - 1);
+        return domain_write(self, c->a1, &info, sizeof(info)) ? 0 : -PL_EFAULT;
+    }
+    case HC_DOMAIN_PAUSE:
+    case HC_DOMAIN_UNPAUSE:
+        if (target == self)
+            return -PL_EINVAL; /* it could never unpause itself */
+        if (target->state == DOMAIN_STOPPED)
+            return -PL_EINVAL;
+        target->paused = c->nr == HC_DOMAIN_PAUSE;
+        if (target->paused)
+            schedule_pause_domain(target);
+        else
+            schedule_unpause_domain(target);
+        return 0;
+    case HC_DOMAIN_DESTROY:
+        if (target == self)
+            return -PL_EINVAL; /* HC_SHUTDOWN is for that */
+        if (target->paused) {
+            target->paused = false;
+            schedule_unpause_domain(target); /* so its vCPUs can be taken off */
+        }
+        target->destroyed = target->state == DOMAIN_RUNNING;
+        domain_stop(target, false, 0, "destroyed by dom%u", self->id);
+        return 0;
+    case HC_DOMAIN_SET_SCHED:
+        if (c->a1 > UINT32_MAX || c->a2 > UINT32_MAX)
+            return -PL_EINVAL;
+        return schedule_set_params(target, (uint32_t)c->a1, (uint32_t)c->a2);
+    default:
+        return -PL_ENOSYS;
+    }
+}
+
+static int64_t hc_management(struct vcpu *v, uint64_t nr, const uint64_t *a)
+{
+    if (!v->dom->privileged)
+        return -PL_EPERM;
+    if (nr == HC_DOMAIN_INFO && !domain_ram_contains(v->dom, a[1], sizeof(struct plinth_domain_info)))
+        return -PL_EFAULT;
+    if (a[0] > UINT32_MAX)
+        return -PL_ENOENT;
+    struct mgmt_call c = { v, nr, a[1], a[2] };
+    return domain_with((unsigned)a[0], mgmt_op, &c);
+}
+
 /* Returns true when the call ended the guest. */
 static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *ret)
 {
@@ -115,6 +186,13 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
         return false;
     case HC_VCPU_UP:
         *ret = hc_vcpu_up(v, a[0], a[1], a[2], a[3]);
+        return false;
+    case HC_DOMAIN_INFO:
+    case HC_DOMAIN_PAUSE:
+    case HC_DOMAIN_UNPAUSE:
+    case HC_DOMAIN_DESTROY:
+    case HC_DOMAIN_SET_SCHED:
+        *ret = hc_management(v, nr, a);
         return false;
     default:
         *ret = -PL_ENOSYS;

@@ -216,3 +216,33 @@ uint64_t schedule_domain_runtime_ns(struct domain *d)
     spin_unlock_irqrestore(&lock, flags);
     return ns;
 }
+
+/* Pause or unpause every vCPU of d. A running vCPU leaves its CPU at that
+ * CPU's next pick, which the kick makes prompt. */
+static void pause_all(struct domain *d, bool pause)
+{
+    uint64_t kicks = 0;
+    uint64_t flags = spin_lock_irqsave(&lock);
+    for (unsigned i = 0; i < d->vcpu_count; i++) {
+        struct sched_vcpu *sv = &d->vcpus[i]->sv;
+        if (sv->state == SCHED_OFFLINE)
+            continue;
+        int cpu = pause ? sched_pause(&sched, sv) : sched_unpause(&sched, sv);
+        if (cpu >= 0)
+            kicks |= 1ull << cpu;
+    }
+    kicks |= sched_take_kicks(&sched);
+    spin_unlock_irqrestore(&lock, flags);
+    kick_mask(kicks);
+}
+
+void schedule_pause_domain(struct domain *d) { pause_all(d, true); }
+void schedule_unpause_domain(struct domain *d) { pause_all(d, false); }
+
+int schedule_set_params(struct domain *d, uint32_t weight, uint32_t cap)
+{
+    uint64_t flags = spin_lock_irqsave(&lock);
+    int rc = sched_dom_set(&sched, &d->sd, weight, cap);
+    spin_unlock_irqrestore(&lock, flags);
+    return rc;
+}

@@ -22,6 +22,12 @@ bool schedule_reap(struct domain *d);
 /* Ask every CPU to look at its scheduler (e.g. a domain stopped). */
 void schedule_kick_all(void);
 
+/* Administrative pause of all the domain's vCPUs, and its undoing. */
+void schedule_pause_domain(struct domain *d);
+void schedule_unpause_domain(struct domain *d);
+/* New weight and cap (ranges as in hv/sched.h); 0 or -PL_EINVAL. */
+int schedule_set_params(struct domain *d, uint32_t weight, uint32_t cap);
+
 /* CPU time the domain's vCPUs were given so far, in ns. */
 uint64_t schedule_domain_runtime_ns(struct domain *d);
 

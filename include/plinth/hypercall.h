@@ -29,7 +29,32 @@
 #define HC_SHUTDOWN 4       /* (reason) -> does not return */
 #define HC_EXIT_STATS 5     /* (gpa of struct plinth_exit_stats) -> 0 */
 #define HC_VCPU_UP 6        /* (vcpu, rip, rsp, arg) -> 0: start a secondary vCPU */
-#define HC_COUNT 7
+/* Management: the control domain (dom0) only; any other caller gets
+ * -PL_EPERM. A domain id that does not exist gives -PL_ENOENT. */
+#define HC_DOMAIN_INFO 7    /* (domid, gpa of struct plinth_domain_info) -> 0 */
+#define HC_DOMAIN_PAUSE 8   /* (domid) -> 0 */
+#define HC_DOMAIN_UNPAUSE 9 /* (domid) -> 0 */
+#define HC_DOMAIN_DESTROY 10 /* (domid) -> 0: stops it; its memory is freed once its vCPUs are off their CPUs */
+#define HC_DOMAIN_SET_SCHED 11 /* (domid, weight 1..65535, cap 0..100*CPUs) -> 0 */
+#define HC_COUNT 12
+
+#define DOMAIN_STATE_RUNNING 1
+#define DOMAIN_STATE_PAUSED 2
+#define DOMAIN_STATE_STOPPED 3
+
+#define DOMAIN_FLAG_PRIVILEGED (1u << 0)
+#define DOMAIN_FLAG_CRASHED (1u << 1)
+
+struct plinth_domain_info {
+    uint32_t id;
+    uint32_t state;        /* DOMAIN_STATE_* */
+    uint32_t flags;        /* DOMAIN_FLAG_* */
+    uint32_t vcpus;
+    uint32_t weight, cap;
+    uint64_t mem_bytes;
+    uint64_t cpu_time_ns;  /* all its vCPUs, so far */
+    char name[32];         /* NUL-terminated */
+};
 
 #define HC_CONSOLE_MAX 4096
 

@@ -12,7 +12,7 @@ GUEST_PYTHON ?= python3
 GUEST_SRC := tests/guests
 GUEST_OUT := $(BUILD)/guests
 
-GUESTS64 := hello64 cpuid msr io hlt hypercall mmio interrupts reinject crtest64 shutdown spin smp yield \
+GUESTS64 := hello64 cpuid msr io hlt hypercall mmio interrupts reinject crtest64 shutdown spin smp yield ctl victim noctl \
             bad_memory triple_fault bad_hypercall bad_msr bench
 GUESTS32 := hello32 crtest32
 GUESTS := $(GUESTS64) $(GUESTS32)

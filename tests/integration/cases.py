@@ -319,3 +319,26 @@ CASES += [
                  r"guests: 2 modules: 2 exited with code 0"],
          reject=[r"FAIL", r"ERROR:", r"PANIC"]),
 ]
+
+
+def management_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    return dict(name="%s-domain-management" % emulator, emulator=emulator, cpus=2, timeout=timeout,
+                args="console=com1 testexit=%s" % testexit,
+                modules=[("ctl", "ctl"), ("victim", "victim"), ("noctl", "noctl")],
+                expect=[r"dom1\(ctl\): starting, .*control domain",
+                        r"dom1\(ctl\): guest ctl: \d+ passed, 0 failed",
+                        r"dom2\(victim\): destroyed by dom1",
+                        r"dom3\(noctl\): guest noctl: 6 passed, 0 failed",
+                        r"guests: 3 modules: 2 exited with code 0, 0 exited with an error code, 0 stopped for "
+                        r"misbehaving, 0 rejected, 1 destroyed by the control domain",
+                        r"guests: all guest memory returned"],
+                reject=[r"FAIL", r"ERROR:", r"PANIC"])
+
+
+CASES += [
+    # The first module is the control domain: it alone may query, pause,
+    # unpause, re-weight and destroy other domains; others get -PL_EPERM.
+    management_case("qemu", 120),
+    management_case("bochs", 300),
+]
