@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 #include "hv/compiler.h"
+#include "hv/log.h"
 #include "hv/domain.h"
 #include "hv/schedule.h"
 #include "hv/string.h"
@@ -142,10 +143,33 @@ static int mgmt_op(struct domain *target, void *arg)
     }
 }
 
+static int64_t hc_log_read(struct vcpu *v, uint64_t buf, uint64_t len, uint64_t pos_gpa)
+{
+    struct domain *d = v->dom;
+    uint64_t pos, lost;
+    if (len > HC_LOG_READ_MAX)
+        return -PL_E2BIG;
+    if (!domain_ram_contains(d, buf, len) || !domain_read(d, pos_gpa, &pos, sizeof(pos)))
+        return -PL_EFAULT;
+    char chunk[256];
+    uint64_t done = 0;
+    while (done < len) {
+        size_t got = log_read(&pos, chunk, MIN(sizeof(chunk), len - done), &lost);
+        if (got == 0)
+            break;
+        domain_write(d, buf + done, chunk, got);
+        done += got;
+    }
+    domain_write(d, pos_gpa, &pos, sizeof(pos));
+    return (int64_t)done;
+}
+
 static int64_t hc_management(struct vcpu *v, uint64_t nr, const uint64_t *a)
 {
     if (!v->dom->privileged)
         return -PL_EPERM;
+    if (nr == HC_LOG_READ)
+        return hc_log_read(v, a[0], a[1], a[2]);
     if (nr == HC_DOMAIN_INFO && !domain_ram_contains(v->dom, a[1], sizeof(struct plinth_domain_info)))
         return -PL_EFAULT;
     if (a[0] > UINT32_MAX)
@@ -192,6 +216,7 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
     case HC_DOMAIN_UNPAUSE:
     case HC_DOMAIN_DESTROY:
     case HC_DOMAIN_SET_SCHED:
+    case HC_LOG_READ:
         *ret = hc_management(v, nr, a);
         return false;
     default:

@@ -106,6 +106,14 @@ void log_raw(const char *fmt, ...)
     va_end(ap);
 }
 
+size_t log_read(uint64_t *pos, char *out, size_t n, uint64_t *lost)
+{
+    uint64_t flags = lock_console();
+    size_t got = logring_read(&ring, pos, out, n, lost);
+    unlock_console(flags);
+    return got;
+}
+
 void log_enter_panic(void)
 {
     /* Take the lock if its holder is alive; otherwise proceed without it. */

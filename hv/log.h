@@ -31,6 +31,9 @@ void log_enter_panic(void);
 void log_drain(void);
 
 const struct logring *log_ring(void);
+/* Copy up to n bytes of the log from stream position *pos (see
+ * logring_read), under the log lock. */
+size_t log_read(uint64_t *pos, char *out, size_t n, uint64_t *lost);
 
 #define pr_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

@@ -36,7 +36,13 @@
 #define HC_DOMAIN_UNPAUSE 9 /* (domid) -> 0 */
 #define HC_DOMAIN_DESTROY 10 /* (domid) -> 0: stops it; its memory is freed once its vCPUs are off their CPUs */
 #define HC_DOMAIN_SET_SCHED 11 /* (domid, weight 1..65535, cap 0..100*CPUs) -> 0 */
-#define HC_COUNT 12
+/* (gpa buf, len <= HC_LOG_READ_MAX, gpa of a uint64_t stream position, in
+ * and out) -> bytes copied: the hypervisor log (the last 64 KiB of it). A
+ * position older than what is kept moves to the oldest byte kept. */
+#define HC_LOG_READ 12
+#define HC_COUNT 13
+
+#define HC_LOG_READ_MAX 4096
 
 #define DOMAIN_STATE_RUNNING 1
 #define DOMAIN_STATE_PAUSED 2

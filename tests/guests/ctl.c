@@ -11,6 +11,38 @@ GUEST("ctl");
 #define WAIT_POLLS 2000000
 
 static struct plinth_domain_info info;
+static char log_buf[HC_LOG_READ_MAX + 1];
+
+/* Whether the hypervisor log, read from the start in HC_LOG_READ_MAX chunks,
+ * contains needle (which may straddle chunks: keep a tail). */
+static bool log_contains(const char *needle)
+{
+    uint64_t pos = 0;
+    size_t n = 0;
+    while (needle[n])
+        n++;
+    char window[2 * HC_LOG_READ_MAX];
+    size_t kept = 0;
+    for (;;) {
+        long got = hypercall(HC_LOG_READ, (uint64_t)log_buf, HC_LOG_READ_MAX, (uint64_t)&pos, 0, 0);
+        if (got <= 0)
+            return false;
+        for (long i = 0; i < got; i++)
+            window[kept++] = log_buf[i];
+        for (size_t i = 0; i + n <= kept; i++) {
+            size_t j = 0;
+            while (j < n && window[i + j] == needle[j])
+                j++;
+            if (j == n)
+                return true;
+        }
+        /* keep the last n - 1 bytes for a match across chunks */
+        size_t keep = kept < n ? kept : n - 1;
+        for (size_t i = 0; i < keep; i++)
+            window[i] = window[kept - keep + i];
+        kept = keep;
+    }
+}
 
 static long dom_info(uint64_t id) { return hypercall(HC_DOMAIN_INFO, id, (uint64_t)&info, 0, 0, 0); }
 
@@ -67,6 +99,16 @@ int main(void)
     dom_info(VICTIM);
     CHECKF(info.cpu_time_ns > t1 && info.state == DOMAIN_STATE_RUNNING, "unpaused dom2 runs again",
            "%lu ns then %lu ns, state %u", t1, info.cpu_time_ns, info.state);
+
+    /* The hypervisor log holds the victim's console output. */
+    CHECK(log_contains("dom2(victim): victim: running until destroyed"), "HC_LOG_READ finds dom2's console line");
+    uint64_t pos = 0;
+    CHECK_EQ(hypercall(HC_LOG_READ, (uint64_t)log_buf, HC_LOG_READ_MAX + 1, (uint64_t)&pos, 0, 0), -PL_E2BIG,
+             "HC_LOG_READ over the maximum: -E2BIG");
+    CHECK_EQ(hypercall(HC_LOG_READ, 0xC0000000ull, 16, (uint64_t)&pos, 0, 0), -PL_EFAULT,
+             "HC_LOG_READ into memory it lacks: -EFAULT");
+    CHECK_EQ(hypercall(HC_LOG_READ, (uint64_t)log_buf, 16, 0xC0000000ull, 0, 0), -PL_EFAULT,
+             "HC_LOG_READ with its position outside its memory: -EFAULT");
 
     /* Destroy: it stops, and once reaped it is gone. */
     CHECK_EQ(hypercall(HC_DOMAIN_DESTROY, VICTIM, 0, 0, 0, 0), 0, "destroy dom2");

@@ -14,5 +14,9 @@ int main(void)
     CHECK_EQ(hypercall(HC_DOMAIN_DESTROY, 1, 0, 0, 0, 0), -PL_EPERM, "HC_DOMAIN_DESTROY of dom0: -EPERM");
     CHECK_EQ(hypercall(HC_DOMAIN_SET_SCHED, 2, 512, 0, 0, 0), -PL_EPERM, "HC_DOMAIN_SET_SCHED: -EPERM");
     CHECK_EQ(hypercall(HC_DOMAIN_DESTROY, 99, 0, 0, 0, 0), -PL_EPERM, "-EPERM before any argument check");
+    static char buf[64];
+    static uint64_t pos;
+    CHECK_EQ(hypercall(HC_LOG_READ, (uint64_t)buf, sizeof(buf), (uint64_t)&pos, 0, 0), -PL_EPERM,
+             "HC_LOG_READ: -EPERM");
     return tests_failed();
 }

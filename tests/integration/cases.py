@@ -329,7 +329,7 @@ def management_case(emulator, timeout):
                 expect=[r"dom1\(ctl\): starting, .*control domain",
                         r"dom1\(ctl\): guest ctl: \d+ passed, 0 failed",
                         r"dom2\(victim\): destroyed by dom1",
-                        r"dom3\(noctl\): guest noctl: 6 passed, 0 failed",
+                        r"dom3\(noctl\): guest noctl: 7 passed, 0 failed",
                         r"guests: 3 modules: 2 exited with code 0, 0 exited with an error code, 0 stopped for "
                         r"misbehaving, 0 rejected, 1 destroyed by the control domain",
                         r"guests: all guest memory returned"],
