@@ -83,9 +83,11 @@ void domain_stop(struct domain *d, bool crashed, uint32_t code, const char *fmt,
         pr_warn("dom%u(%s): stopped: %s", d->id, d->name, msg);
     else
         pr_info("dom%u(%s): %s", d->id, d->name, msg);
-    /* Its other vCPUs leave their CPUs at their next exit: make it soon. */
+    /* Its other vCPUs leave their CPUs at their next exit: make it soon.
+     * Then the housekeeping CPU frees it. */
     if (d->vcpu_count > 1)
         schedule_kick_all();
+    schedule_request_housekeeping();
 }
 
 /* Frees RAM, the chunk table and the structure. */

@@ -224,11 +224,17 @@ static bool start_slot(struct boot_slot *s)
  * all off their CPUs, restart rebooting ones. */
 static void reap(void)
 {
+    uint64_t requests = schedule_housekeeping_begin();
+    bool waiting = false;
     for (unsigned i = 0; i < slot_count; i++) {
         struct boot_slot *s = &slots[i];
         struct domain *d = s->d;
-        if (!d || d->state != DOMAIN_STOPPED || !schedule_reap(d))
+        if (!d || d->state != DOMAIN_STOPPED)
             continue;
+        if (!schedule_reap(d)) {
+            waiting = true; /* a vCPU is still on its CPU: try again */
+            continue;
+        }
         log_exit_stats(d);
         domain_log(d, "ran for %lu ms of CPU time", schedule_domain_runtime_ns(d) / 1000000);
         s->d = NULL;
@@ -254,6 +260,8 @@ static void reap(void)
         domain_destroy(d);
         s->finished = true;
     }
+    if (!waiting)
+        schedule_housekeeping_done(requests);
 }
 
 static bool all_finished(void)

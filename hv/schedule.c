@@ -17,6 +17,20 @@ static spinlock_t lock = SPINLOCK_INIT;
 static volatile bool ready;
 /* Every attached vCPU, for the timer scan of halted ones. */
 static struct vcpu *attached[SCHED_MAX_VCPUS];
+/* Stopped domains wait for the housekeeping CPU (0) to reap them; while a
+ * request is not done, its tick makes it leave whatever vCPU it runs. A
+ * counter, so a request made while housekeeping runs is not lost. */
+static volatile uint64_t housekeeping_requests, housekeeping_done;
+
+void schedule_request_housekeeping(void)
+{
+    __atomic_add_fetch(&housekeeping_requests, 1, __ATOMIC_ACQ_REL);
+    arch_cpu_kick(0);
+}
+
+uint64_t schedule_housekeeping_begin(void) { return __atomic_load_n(&housekeeping_requests, __ATOMIC_ACQUIRE); }
+
+void schedule_housekeeping_done(uint64_t seen) { __atomic_store_n(&housekeeping_done, seen, __ATOMIC_RELEASE); }
 
 bool schedule_ready(void) { return ready; }
 
@@ -73,7 +87,8 @@ static void tick(void)
     wake_expired_halted(now);
     uint64_t kicks = sched_take_kicks(&sched);
     spin_unlock(&lock);
-    if (preempt)
+    if (preempt || (cpu == 0 && __atomic_load_n(&housekeeping_done, __ATOMIC_ACQUIRE) !=
+                                    __atomic_load_n(&housekeeping_requests, __ATOMIC_ACQUIRE)))
         arch_cpu_kick(cpu);
     kick_mask(kicks);
 }

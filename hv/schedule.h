@@ -19,6 +19,13 @@ void schedule_wake(struct vcpu *v);
 /* Detach the vCPUs of a stopped domain that are not running now. Returns
  * true when none is attached any more (the domain can be destroyed). */
 bool schedule_reap(struct domain *d);
+/* Ask CPU 0, which runs the housekeeping (reaping stopped domains), to do
+ * it: until a housekeeping pass marks the request done, CPU 0 leaves its
+ * current vCPU at every tick. A pass calls begin() first and done() with
+ * that value once nothing it saw is left to do. */
+void schedule_request_housekeeping(void);
+uint64_t schedule_housekeeping_begin(void);
+void schedule_housekeeping_done(uint64_t seen);
 /* Ask every CPU to look at its scheduler (e.g. a domain stopped). */
 void schedule_kick_all(void);
 

@@ -325,7 +325,9 @@ def management_case(emulator, timeout):
     testexit = "qemu" if emulator == "qemu" else "bochs"
     return dict(name="%s-domain-management" % emulator, emulator=emulator, cpus=2, timeout=timeout,
                 args="console=com1 testexit=%s" % testexit,
-                modules=[("ctl", "ctl"), ("victim", "victim"), ("noctl", "noctl")],
+                # ctl pinned to CPU 0, the housekeeping CPU: it must still
+                # leave it so the destroyed victim is reaped.
+                modules=[("ctl", "ctl cpus=0"), ("victim", "victim"), ("noctl", "noctl")],
                 expect=[r"dom1\(ctl\): starting, .*control domain",
                         r"dom1\(ctl\): guest ctl: \d+ passed, 0 failed",
                         r"dom2\(victim\): destroyed by dom1",
