@@ -10,7 +10,6 @@
 #include "hv/format.h"
 #include "hv/log.h"
 #include "hv/mm.h"
-#include "hv/pmm.h"
 #include "hv/schedule.h"
 #include "hv/string.h"
 #include "hv/mmio.h"
@@ -272,19 +271,12 @@ static bool all_finished(void)
     return true;
 }
 
-static uint64_t frames_in_use(void)
-{
-    struct pmm_stats st;
-    mm_stats(&st);
-    return st.managed_frames - st.free_frames;
-}
-
 void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum)
 {
     memset(sum, 0, sizeof(*sum));
     summary = sum;
     boot_modules = bi->modules;
-    uint64_t in_use_before = frames_in_use();
+    uint64_t in_use_before = mm_frames_in_use();
     slot_count = 0;
     for (unsigned i = 0; i < bi->module_count; i++) {
         struct boot_slot *s = &slots[slot_count];
@@ -315,7 +307,7 @@ void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum
     pr_info("guests: %u modules: %u exited with code 0, %u exited with an error code, %u stopped for misbehaving, "
             "%u rejected, %u destroyed by the control domain",
             sum->modules, sum->exited_ok, sum->exited_error, sum->crashed, sum->rejected, sum->destroyed);
-    uint64_t in_use_after = frames_in_use();
+    uint64_t in_use_after = mm_frames_in_use();
     sum->leaked_frames = in_use_after > in_use_before ? in_use_after - in_use_before : 0;
     if (sum->leaked_frames)
         pr_err("guests: %lu frames (4 KiB units) not returned after the guests ended", sum->leaked_frames);

@@ -6,21 +6,13 @@
 #include "hv/domain_selftest.h"
 #include "hv/log.h"
 #include "hv/mm.h"
-#include "hv/pmm.h"
 
 #define ROUNDS 8
-
-static uint64_t frames_in_use(void)
-{
-    struct pmm_stats st;
-    mm_stats(&st);
-    return st.managed_frames - st.free_frames;
-}
 
 bool domain_selftest(void)
 {
     static const uint64_t sizes_mib[] = { 16, 64, 256 };
-    uint64_t before = frames_in_use();
+    uint64_t before = mm_frames_in_use();
     unsigned made = 0;
     bool ok = true;
     for (unsigned i = 0; i < ARRAY_SIZE(sizes_mib); i++) {
@@ -39,7 +31,7 @@ bool domain_selftest(void)
         }
         pr_info("domain-cost: mem=%lu MiB create+destroy=%lu cycles", sizes_mib[i], cycles / ROUNDS);
     }
-    uint64_t after = frames_in_use();
+    uint64_t after = mm_frames_in_use();
     if (after != before) {
         pr_err("domains: %u created and destroyed, %ld frames not returned", made, (long)(after - before));
         ok = false;

@@ -168,6 +168,13 @@ void mm_stats(struct pmm_stats *out)
     spin_unlock_irqrestore(&pmm_lock, flags);
 }
 
+uint64_t mm_frames_in_use(void)
+{
+    struct pmm_stats st;
+    mm_stats(&st);
+    return st.managed_frames - st.free_frames;
+}
+
 void mm_log_stats(void)
 {
     struct pmm_stats s;

@@ -33,6 +33,8 @@ void kfree(void *p);
 
 struct pmm_stats;
 void mm_stats(struct pmm_stats *out);
+/* 4 KiB frames handed out or reserved from the managed ones (leak checks). */
+uint64_t mm_frames_in_use(void);
 void mm_log_stats(void);
 
 #endif

@@ -63,7 +63,6 @@ void schedule_kick_all(void)
  * when one of its timers fires. Called with the lock held. */
 static void wake_expired_halted(uint64_t now_ns)
 {
-    (void)now_ns;
     for (unsigned i = 0; i < SCHED_MAX_VCPUS; i++) {
         struct vcpu *v = attached[i];
         if (!v || !v->halted)
