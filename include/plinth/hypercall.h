@@ -40,9 +40,91 @@
  * and out) -> bytes copied: the hypervisor log (the last 64 KiB of it). A
  * position older than what is kept moves to the oldest byte kept. */
 #define HC_LOG_READ 12
-#define HC_COUNT 13
+/* (gpa of struct plinth_domain_create) -> new domain id: a domain built
+ * from an ELF image in the caller's RAM; it starts running at once. */
+#define HC_DOMAIN_CREATE 13
+/* (domid, gpa buf, len <= HC_CONSOLE_READ_MAX, gpa of a uint64_t stream
+ * position, in and out) -> bytes copied: the domain's console output (the
+ * last 16 KiB of it), as HC_LOG_READ does for the hypervisor log. */
+#define HC_CONSOLE_READ 14
+#define HC_VCPU_INFO 15     /* (domid, vcpu, gpa of struct plinth_vcpu_info) -> 0 */
+/* (domid, vcpu or VCPU_ALL, CPU mask) -> 0: hard affinity; the mask must
+ * hold an online CPU. A running vCPU moves at its next scheduling point. */
+#define HC_VCPU_SET_AFFINITY 16
+/* (domid of the previous one, 0 to start) -> the next larger domain id in
+ * use, or -PL_ENOENT after the last. */
+#define HC_DOMAIN_NEXT 17
+#define HC_PLATFORM_INFO 18 /* (gpa of struct plinth_platform_info) -> 0 */
+/* Devices (the control domain only; it owns the physical devices). */
+/* (gpa of a uint64_t array, entries) -> number of 2 MiB chunks of the
+ * caller's RAM; entry i (as many as fit) is the host-physical address of
+ * guest-physical [i * 2 MiB, (i + 1) * 2 MiB): what a device must be given
+ * for DMA. A DMA buffer must not cross a 2 MiB boundary. */
+#define HC_MEMORY_MAP 19
+/* (gsi, vector 32..255, IRQ_FLAG_*) -> the GSI used: route the physical interrupt line
+ * gsi (an IOAPIC input) to the caller's vCPU 0 as `vector`. A line the
+ * hypervisor owns (its UART, the timer) gives -PL_EBUSY; -PL_ENOENT for a
+ * gsi no IOAPIC has. A level-triggered line is masked when it fires until
+ * the caller calls HC_IRQ_DONE. vector 0 unbinds. */
+#define HC_IRQ_BIND 20
+#define HC_IRQ_DONE 21      /* (gsi) -> 0: unmask a level-triggered line after handling it */
+#define HC_COUNT 22
 
 #define HC_LOG_READ_MAX 4096
+#define HC_CONSOLE_READ_MAX 4096
+
+#define VCPU_ALL 0xFFFFFFFFu
+
+#define IRQ_FLAG_LEVEL (1u << 0)      /* level triggered (else edge) */
+#define IRQ_FLAG_ACTIVE_LOW (1u << 1) /* active low (else high) */
+/* gsi is an ISA IRQ number: the hypervisor maps it through the firmware's
+ * interrupt source overrides (ACPI MADT) to a GSI, trigger and polarity,
+ * and ignores the two flags above. */
+#define IRQ_FLAG_ISA (1u << 2)
+
+#define DOMAIN_CREATE_NAME_MAX 32
+#define DOMAIN_CREATE_CMDLINE_MAX 256
+
+struct plinth_domain_create {
+    char name[DOMAIN_CREATE_NAME_MAX];   /* NUL-terminated, 1..31 characters */
+    uint64_t mem_bytes;                  /* rounded up to 2 MiB; 4 MiB..1 GiB */
+    uint32_t vcpus;                      /* 1..8 */
+    uint32_t weight;                     /* 0: default (256); else 1..65535 */
+    uint32_t cap;                        /* 0: none; else percent of one CPU */
+    uint32_t reserved;                   /* must be 0 */
+    uint64_t affinity;                   /* CPU mask; 0: any */
+    uint64_t image_gpa, image_size;      /* ELF image in the caller's RAM */
+    char cmdline[DOMAIN_CREATE_CMDLINE_MAX]; /* NUL-terminated */
+};
+
+#define VCPU_STATE_OFFLINE 0   /* not started yet */
+#define VCPU_STATE_RUNNING 1   /* on a CPU now */
+#define VCPU_STATE_RUNNABLE 2  /* waiting for a CPU */
+#define VCPU_STATE_BLOCKED 3   /* halted until an interrupt */
+#define VCPU_STATE_PAUSED 4
+#define VCPU_STATE_STOPPED 5
+
+struct plinth_vcpu_info {
+    uint32_t vcpu;
+    uint32_t state;        /* VCPU_STATE_* */
+    int32_t cpu;           /* physical CPU it runs on or last ran on; -1 never ran */
+    uint32_t reserved;
+    uint64_t affinity;     /* CPU mask */
+    uint64_t cpu_time_ns;
+    uint64_t exits;
+};
+
+struct plinth_platform_info {
+    uint32_t abi_version;   /* major << 16 | minor */
+    uint32_t cpus;          /* online */
+    uint64_t mem_total;     /* bytes of RAM the hypervisor manages */
+    uint64_t mem_free;      /* bytes free for new domains */
+    uint64_t tsc_khz;
+    uint32_t domains;       /* live */
+    uint32_t reserved;
+    char virt[16];          /* "VT-x" or "AMD-V" */
+    char version[16];       /* PLINTH_VERSION_STRING */
+};
 
 #define DOMAIN_STATE_RUNNING 1
 #define DOMAIN_STATE_PAUSED 2
