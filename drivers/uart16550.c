@@ -4,6 +4,7 @@
 
 /* Register offsets and bits, PC16550D datasheet table 2. */
 #define UART_THR 0
+#define UART_RBR 0
 #define UART_DLL 0
 #define UART_IER 1
 #define UART_DLM 1
@@ -16,6 +17,7 @@
 #define LCR_8N1 0x03
 #define FCR_ENABLE_CLEAR 0x07
 #define MCR_DTR_RTS_OUT2 0x0B
+#define LSR_DATA_READY 0x01 /* PC16550D table 2, LSR bit 0 */
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 
@@ -74,6 +76,13 @@ void uart_write(struct uart *u, const char *s, size_t n)
             uart_putc(u, '\r');
         uart_putc(u, s[i]);
     }
+}
+
+int uart_getc(struct uart *u)
+{
+    if (!u->present || !(inb(u->port + UART_LSR) & LSR_DATA_READY))
+        return -1;
+    return inb(u->port + UART_RBR);
 }
 
 void uart_drain(struct uart *u)

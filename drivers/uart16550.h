@@ -24,6 +24,8 @@ struct uart {
 bool uart_init(struct uart *u, uint16_t port, uint32_t baud);
 void uart_putc(struct uart *u, char c);
 void uart_write(struct uart *u, const char *s, size_t n);
+/* A received byte, or -1 when none is waiting (polled). */
+int uart_getc(struct uart *u);
 /* Wait until the transmitter is empty (LSR.TEMT), so a following power-off
  * or emulator exit loses nothing. */
 void uart_drain(struct uart *u);

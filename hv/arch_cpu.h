@@ -21,4 +21,14 @@ bool arch_cpu_take_resched(void);
 /* Wait for an interrupt with interrupts enabled; returns with them on. */
 void arch_cpu_idle(void);
 
+/* Physical interrupt lines (arch/x86/ioapic.c). An ISA IRQ number mapped
+ * through the firmware's overrides; false if it is not one. */
+bool arch_irq_isa_to_gsi(unsigned isa, unsigned *gsi, bool *level, bool *active_low);
+bool arch_irq_gsi_exists(unsigned gsi);
+/* Deliver line gsi to handler (interrupt context, CPU 0, EOI done after
+ * it), unmasked. 0 or -PL_ENOENT. */
+int arch_irq_route(unsigned gsi, bool level, bool active_low, void (*handler)(unsigned gsi));
+void arch_irq_mask(unsigned gsi, bool masked);
+void arch_irq_unroute(unsigned gsi);
+
 #endif

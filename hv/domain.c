@@ -3,7 +3,9 @@
 #include <stdarg.h>
 
 #include "arch/x86/paging.h"
+#include "hv/devices.h"
 #include "hv/format.h"
+#include "hv/irq.h"
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/pmm.h"
@@ -28,6 +30,27 @@ bool domain_publish(struct domain *d)
         }
     spin_unlock_irqrestore(&registry_lock, flags);
     return added;
+}
+
+unsigned domain_next_id(unsigned after)
+{
+    unsigned best = 0;
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    for (unsigned i = 0; i < REGISTRY_SIZE; i++)
+        if (registry[i] && registry[i]->id > after && (best == 0 || registry[i]->id < best))
+            best = registry[i]->id;
+    spin_unlock_irqrestore(&registry_lock, flags);
+    return best;
+}
+
+unsigned domain_count(void)
+{
+    unsigned n = 0;
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    for (unsigned i = 0; i < REGISTRY_SIZE; i++)
+        n += registry[i] != NULL;
+    spin_unlock_irqrestore(&registry_lock, flags);
+    return n;
 }
 
 static void registry_remove(struct domain *d)
@@ -97,6 +120,7 @@ static void free_domain_memory(struct domain *d)
         if (d->chunk_hpa[i])
             mm_free(d->chunk_hpa[i], PMM_2M);
     mm_free(virt_to_phys_direct(d->chunk_hpa), PMM_4K);
+    mm_free(virt_to_phys_direct(d->conring.buf), PMM_4K);
     kfree(d);
 }
 
@@ -111,16 +135,22 @@ struct domain *domain_create(const char *name, uint64_t mem, unsigned id, char *
     _Static_assert(DOMAIN_MAX_CHUNKS * sizeof(uint64_t) == PAGE_SIZE, "chunk table is one page");
     struct domain *d = kmalloc(sizeof(*d));
     uint64_t table = mm_alloc(PMM_4K, PMM_NO_FRAME);
-    if (!d || table == PMM_NO_FRAME) {
+    uint64_t conring = mm_alloc(PMM_4K, PMM_NO_FRAME);
+    _Static_assert(DOMAIN_CONRING_SIZE == PAGE_SIZE, "console ring is one page");
+    if (!d || table == PMM_NO_FRAME || conring == PMM_NO_FRAME) {
         kfree(d);
         if (table != PMM_NO_FRAME)
             mm_free(table, PMM_4K);
+        if (conring != PMM_NO_FRAME)
+            mm_free(conring, PMM_4K);
         hv_snprintf(err, errlen, "out of memory for the guest structure");
         return NULL;
     }
     d->chunk_hpa = phys_to_virt(table);
     memset(d->chunk_hpa, 0, PAGE_SIZE);
-    d->id = id ? id : next_domain_id++;
+    logring_init(&d->conring, phys_to_virt(conring), DOMAIN_CONRING_SIZE);
+    d->uart_rx = -1;
+    d->id = id ? id : __atomic_fetch_add(&next_domain_id, 1, __ATOMIC_RELAXED);
     hv_snprintf(d->name, sizeof(d->name), "%s", name);
     d->state = DOMAIN_RUNNING;
     d->mem_size = mem;
@@ -171,10 +201,13 @@ struct vcpu *domain_add_vcpu(struct domain *d)
 void domain_destroy(struct domain *d)
 {
     registry_remove(d); /* first: nobody may find it while it goes */
+    irq_release_domain(d);
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch_vcpu_destroy(d->vcpus[i]);
         kfree(d->vcpus[i]);
     }
+    if (d->io_perm)
+        devices_detach(d);
     if (d->as.root)
         arch_aspace_destroy(&d->as);
     free_domain_memory(d);

@@ -11,6 +11,7 @@
 
 #include "arch/x86/spinlock.h"
 #include "hv/aspace.h"
+#include "hv/logring.h"
 #include "hv/vcpu.h"
 
 #define DOMAIN_NAME_MAX 32
@@ -21,6 +22,7 @@
 #define DOMAIN_MAX_CHUNKS (DOMAIN_MEM_MAX / DOMAIN_CHUNK)
 #define DOMAIN_CONSOLE_LINE 160
 #define DOMAIN_MAX_VCPUS 8
+#define DOMAIN_CONRING_SIZE 4096u           /* console output kept for HC_CONSOLE_READ: one page */
 
 enum domain_state { DOMAIN_RUNNING, DOMAIN_STOPPED };
 
@@ -49,9 +51,16 @@ struct domain {
     spinlock_t lock;         /* state and devices shared by its vCPUs */
     spinlock_t console_lock; /* the console line buffer */
 
+    unsigned parent;         /* id of the domain that created it by hypercall, 0: a boot module */
+    struct io_perm *io_perm; /* the control domain's port permissions (hv/devices.c), else NULL */
+    uint32_t pci_address;    /* its PCI CONFIG_ADDRESS register (forwarded accesses) */
+
     /* console (16550 at 0x3F8) */
+    bool console_direct;     /* bytes go to the serial console as they are, not as log lines */
     char console[DOMAIN_CONSOLE_LINE];
     unsigned console_len;
+    struct logring conring;  /* everything it printed (the last DOMAIN_CONRING_SIZE bytes) */
+    int uart_rx;             /* a byte typed on the console, not yet read; -1 none */
     uint8_t uart_scratch, uart_lcr, uart_ier, uart_mcr;
 
     /* test MMIO device (hv/testdev.c) */
@@ -77,6 +86,9 @@ int domain_with(unsigned id, int (*fn)(struct domain *d, void *arg), void *arg);
  * to domain_with; false when the registry is full. domain_destroy removes
  * it again. */
 bool domain_publish(struct domain *d);
+/* The smallest id of a published domain above `after`, or 0 if none. */
+unsigned domain_next_id(unsigned after);
+unsigned domain_count(void);
 
 /* Create the domain's next vCPU (not started); NULL when out of memory or
  * at DOMAIN_MAX_VCPUS. */
@@ -125,8 +137,26 @@ uint64_t virq_next_deadline(const struct vcpu *v);
 void virq_fire_timers(struct vcpu *v);
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 
-/* Load an ELF64, ELF32 or Multiboot image into guest RAM and set the vCPU
- * to start it (hv/domain_load.c). */
-int domain_load(struct domain *d, const void *image, size_t size, const char *cmdline, char *err, size_t errlen);
+/* Where an image comes from: host memory (a boot module) or another
+ * domain's RAM (HC_DOMAIN_CREATE). */
+struct load_source {
+    const void *host;        /* non-NULL: the whole image here */
+    struct domain *dom;      /* else: in this domain's RAM at gpa */
+    uint64_t gpa;
+    uint64_t size;
+};
+
+/* A file handed to the domain (a boot module with type=file). */
+struct load_file {
+    const void *data;
+    uint64_t size;
+    const char *cmdline;
+};
+
+/* Load an ELF64, ELF32 or Multiboot image into guest RAM and set vCPU 0 to
+ * start it (hv/domain_load.c). ELF64 domains also get their start
+ * information and the files (at the top of their RAM). */
+int domain_load(struct domain *d, const struct load_source *src, const char *cmdline, const struct load_file *files,
+                unsigned nfiles, char *err, size_t errlen);
 
 #endif

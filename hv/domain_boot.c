@@ -1,11 +1,17 @@
-/* Starts every boot module as a domain, runs them all at once under the
- * scheduler, restarts the ones that reboot, and reports how each ended.
- * (dom0 takes over creating domains with the control-domain work.) */
+/* Starts every boot module as a domain (or hands it to the control domain
+ * as a file), runs them all at once under the scheduler together with the
+ * domains the control domain creates, restarts the boot modules that
+ * reboot, and reports how each ended. */
 #include "hv/domain_boot.h"
+
+#include "arch/x86/spinlock.h"
+#include "plinth/errno.h"
+#include "plinth/start_info.h"
 
 #include "arch/x86/paging.h"
 #include "hv/arch_cpu.h"
 #include "hv/cmdline.h"
+#include "hv/devices.h"
 #include "hv/domain.h"
 #include "hv/format.h"
 #include "hv/log.h"
@@ -31,21 +37,32 @@ struct domain_config {
     unsigned vcpus;
     uint32_t weight, cap;
     uint64_t affinity;      /* 0: any CPU */
+    bool file;              /* type=file: for the control domain, not run */
+    bool console_direct;    /* console=direct */
+    bool mem_set, vcpus_set;
 };
 
+/* A domain the runner looks after: one per boot module that is a domain
+ * (slots [0, boot_slot_count)), then the ones the control domain created
+ * (in_use while they exist). */
+#define SLOT_MAX 64
 struct boot_slot {
-    const struct boot_module *module;
+    const struct boot_module *module;  /* NULL: created by hypercall */
     struct domain_config cfg;
-    struct domain *d;
+    struct domain *d;                  /* set once it is fully started */
     unsigned id;
     uint32_t starts;
     bool finished;
+    bool in_use;                       /* a created-domain slot is taken */
 };
 
-static struct boot_slot slots[BOOT_MAX_MODULES];
-static unsigned slot_count;
+static struct boot_slot slots[SLOT_MAX];
+static unsigned boot_slot_count;
+static spinlock_t slots_lock = SPINLOCK_INIT; /* claiming and freeing created-domain slots */
 static struct domain_boot_summary *summary;
 static const struct boot_module *boot_modules;
+static struct load_file files[PLINTH_START_MAX_MODULES];
+static unsigned file_count;
 
 /* "0", "1-3", "0,2" -> CPU bit mask; false if malformed or out of range. */
 static bool parse_cpu_list(const char *s, size_t len, uint64_t *mask)
@@ -75,8 +92,9 @@ static bool parse_cpu_list(const char *s, size_t len, uint64_t *mask)
 }
 
 /* Module command line: "[path] [name] [mem=SIZE] [vcpus=N] [weight=N]
- * [cap=PERCENT] [cpus=LIST]". The name is the last word without '=' (a
- * path's basename, without ".elf"). */
+ * [cap=PERCENT] [cpus=LIST] [type=domain|file] [console=log|direct] [--
+ * words for the domain's kernel]". The name is the last word without '='
+ * (a path's basename, without ".elf") before any "--". */
 static bool parse_module_cmdline(const char *cmdline, struct domain_config *c, char *err, size_t errlen)
 {
     struct cmdline_opt o;
@@ -86,6 +104,8 @@ static bool parse_module_cmdline(const char *cmdline, struct domain_config *c, c
     hv_snprintf(c->name, sizeof(c->name), "guest");
     while (cmdline_next(&cur, &o, &bad_quote)) {
         uint64_t n = 0;
+        if (!o.val && o.key_len == 2 && strncmp(o.key, "--", 2) == 0)
+            break; /* the rest is for the domain's own kernel */
         bool num = o.val && cmdline_parse_u64(o.val, o.val_len, cmdline_key_is(&o, "mem"), &n);
         if (bad_quote) {
             hv_snprintf(err, errlen, "unterminated quote in the module command line");
@@ -97,6 +117,25 @@ static bool parse_module_cmdline(const char *cmdline, struct domain_config *c, c
                 return false;
             }
             c->mem = n;
+            c->mem_set = true;
+        } else if (cmdline_key_is(&o, "type")) {
+            if (cmdline_val_is(&o, "file"))
+                c->file = true;
+            else if (cmdline_val_is(&o, "domain"))
+                c->file = false;
+            else {
+                hv_snprintf(err, errlen, "type=%.*s: expected domain or file", (int)o.val_len, o.val ? o.val : "");
+                return false;
+            }
+        } else if (cmdline_key_is(&o, "console")) {
+            if (cmdline_val_is(&o, "direct"))
+                c->console_direct = true;
+            else if (cmdline_val_is(&o, "log"))
+                c->console_direct = false;
+            else {
+                hv_snprintf(err, errlen, "console=%.*s: expected log or direct", (int)o.val_len, o.val ? o.val : "");
+                return false;
+            }
         } else if (cmdline_key_is(&o, "vcpus")) {
             if (!num || n < 1 || n > DOMAIN_MAX_VCPUS) {
                 hv_snprintf(err, errlen, "vcpus=%.*s: expected 1..%u", (int)o.val_len, o.val ? o.val : "",
@@ -104,6 +143,7 @@ static bool parse_module_cmdline(const char *cmdline, struct domain_config *c, c
                 return false;
             }
             c->vcpus = (unsigned)n;
+            c->vcpus_set = true;
         } else if (cmdline_key_is(&o, "weight")) {
             if (!num || n < SCHED_WEIGHT_MIN || n > SCHED_WEIGHT_MAX) {
                 hv_snprintf(err, errlen, "weight=%.*s: expected %u..%u", (int)o.val_len, o.val ? o.val : "",
@@ -167,56 +207,157 @@ static void log_exit_stats(struct domain *d)
     }
 }
 
-/* Create, load and start the slot's domain. false (slot finished, counted
- * as rejected) when that fails. */
-static bool start_slot(struct boot_slot *s)
+/* Create, load and start a domain for slot s from src. Returns 0 with
+ * s->d set, or an error (logged) with nothing left behind. */
+static int start_domain(struct boot_slot *s, const struct load_source *src, const char *cmdline, unsigned parent,
+                        bool privileged)
 {
     const struct domain_config *c = &s->cfg;
     char err[160];
     struct domain *d = domain_create(c->name, c->mem, s->id, err, sizeof(err));
     if (!d) {
         pr_err("guest: %s: %s; skipped", c->name, err);
-        return false;
+        return -PL_ENOMEM;
     }
     s->id = d->id;
     d->boot_count = s->starts;
-    /* The first module is the control domain (dom0). */
-    d->privileged = s->module == &boot_modules[0];
+    d->privileged = privileged;
+    d->parent = parent;
+    d->console_direct = c->console_direct;
     d->weight = c->weight;
     d->cap = c->cap;
     d->affinity = c->affinity;
     const char *why = NULL;
+    int rc = 0;
     while (d->vcpu_count < c->vcpus)
         if (!domain_add_vcpu(d)) {
             why = "out of memory for its vCPUs";
+            rc = -PL_ENOMEM;
             break;
         }
-    if (!why && domain_load(d, phys_to_virt(s->module->start), s->module->end - s->module->start,
-                            s->module->cmdline, err, sizeof(err)))
+    if (!why && privileged && (rc = devices_attach(d)) != 0)
+        why = "out of memory for its device permissions";
+    if (!why && (rc = domain_load(d, src, cmdline, privileged ? files : NULL, privileged ? file_count : 0, err,
+                                  sizeof(err))) != 0)
         why = err;
-    if (!why && schedule_add_domain(d))
+    if (!why && schedule_add_domain(d)) {
         why = "the scheduler refused its vCPUs";
+        rc = -PL_ENOSPC;
+    }
     if (!why && !domain_publish(d)) {
         /* Already running: stop it and let reap() free it once its vCPUs
          * are off their CPUs. */
-        s->d = d;
+        __atomic_store_n(&s->d, d, __ATOMIC_RELEASE);
         domain_stop(d, true, 0, "too many domains to manage");
-        return true;
+        return 0;
     }
     if (why) {
         pr_err("guest: dom%u(%s): cannot load: %s", d->id, c->name, why);
         schedule_reap(d);
         domain_destroy(d);
-        return false;
+        return rc ? rc : -PL_EINVAL;
     }
     if (s->starts)
         domain_log(d, "rebooting (start %u), %lu MiB", s->starts + 1, d->mem_size >> 20);
     else
         domain_log(d, "starting, %lu MiB, %u vCPU%s, weight %u%s%s", d->mem_size >> 20, d->vcpu_count,
                    d->vcpu_count > 1 ? "s" : "", d->weight, d->cap ? ", capped" : "",
-                   d->privileged ? ", control domain" : "");
-    s->d = d;
-    return true;
+                   privileged ? ", control domain" : "");
+    __atomic_store_n(&s->d, d, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* A boot module's slot. false (slot finished, counted as rejected) when
+ * that fails. */
+static bool start_slot(struct boot_slot *s)
+{
+    struct load_source src = { .host = phys_to_virt(s->module->start), .size = s->module->end - s->module->start };
+    /* The first module is the control domain (dom0). */
+    return start_domain(s, &src, s->module->cmdline, 0, s->module == &boot_modules[0]) == 0;
+}
+
+static bool domain_name_ok(const char *name, size_t max)
+{
+    size_t len = 0;
+    while (len < max && name[len]) {
+        char c = name[len++];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.'))
+            return false;
+    }
+    return len > 0 && len < max;
+}
+
+int domain_boot_create(struct domain *parent, const struct plinth_domain_create *req)
+{
+    struct domain_config c = { .weight = SCHED_WEIGHT_DEFAULT };
+    uint64_t online = arch_cpu_count() >= 64 ? ~0ull : (1ull << arch_cpu_count()) - 1;
+    const char *why = NULL;
+    int rc = -PL_EINVAL;
+    if (!domain_name_ok(req->name, sizeof(req->name)))
+        why = "the name must be 1 to 31 of A-Z a-z 0-9 - _ .";
+    else if (req->mem_bytes < DOMAIN_MEM_MIN || req->mem_bytes > DOMAIN_MEM_MAX)
+        why = "memory must be 4 MiB to 1 GiB", rc = -PL_ERANGE;
+    else if (req->vcpus < 1 || req->vcpus > DOMAIN_MAX_VCPUS)
+        why = "vcpus must be 1 to 8";
+    else if (req->weight > SCHED_WEIGHT_MAX || req->cap > 100u * arch_cpu_count())
+        why = "weight must be 0 (default) or 1 to 65535, cap at most 100 per CPU";
+    else if (req->reserved)
+        why = "reserved field not zero";
+    else if (req->affinity && !(req->affinity & online))
+        why = "the CPU mask holds no online CPU";
+    else if (!req->image_size || !domain_ram_contains(parent, req->image_gpa, req->image_size))
+        why = "the image is not inside the caller's RAM", rc = -PL_EFAULT;
+    else if (!memchr(req->cmdline, 0, sizeof(req->cmdline)))
+        why = "the command line is not NUL-terminated";
+    if (why) {
+        pr_warn("dom%u(%s): create refused: %s", parent->id, parent->name, why);
+        return rc;
+    }
+    memcpy(c.name, req->name, sizeof(c.name));
+    c.name[sizeof(c.name) - 1] = 0;
+    c.mem = req->mem_bytes;
+    c.vcpus = req->vcpus;
+    c.weight = req->weight ? req->weight : SCHED_WEIGHT_DEFAULT;
+    c.cap = req->cap;
+    c.affinity = req->affinity;
+
+    struct boot_slot *s = NULL;
+    uint64_t flags = spin_lock_irqsave(&slots_lock);
+    for (unsigned i = boot_slot_count; i < SLOT_MAX && !s; i++)
+        if (!slots[i].in_use) {
+            s = &slots[i];
+            memset(s, 0, sizeof(*s));
+            s->in_use = true;
+        }
+    spin_unlock_irqrestore(&slots_lock, flags);
+    if (!s) {
+        pr_warn("dom%u(%s): create refused: already %u domains", parent->id, parent->name, SLOT_MAX);
+        return -PL_ENOSPC;
+    }
+    s->cfg = c;
+    struct load_source src = { .dom = parent, .gpa = req->image_gpa, .size = req->image_size };
+    rc = start_domain(s, &src, req->cmdline, parent->id, false);
+    if (rc) {
+        __atomic_store_n(&s->in_use, false, __ATOMIC_RELEASE);
+        return rc;
+    }
+    /* Created by a control domain that stopped meanwhile: it goes too. */
+    if (parent->state == DOMAIN_STOPPED)
+        domain_stop(s->d, false, 0, "stopped: its control domain dom%u ended", parent->id);
+    return (int)s->id;
+}
+
+/* When a control domain ends, the domains it created end with it. */
+static void stop_children(unsigned parent)
+{
+    for (unsigned i = boot_slot_count; i < SLOT_MAX; i++) {
+        struct domain *d = __atomic_load_n(&slots[i].d, __ATOMIC_ACQUIRE);
+        if (d && d->parent == parent && d->state == DOMAIN_RUNNING) {
+            d->destroyed = true;
+            domain_stop(d, false, 0, "stopped: its control domain dom%u ended", parent);
+        }
+    }
 }
 
 /* BSP housekeeping between picks: finish stopped domains whose vCPUs are
@@ -225,11 +366,16 @@ static void reap(void)
 {
     uint64_t requests = schedule_housekeeping_begin();
     bool waiting = false;
-    for (unsigned i = 0; i < slot_count; i++) {
+    for (unsigned i = 0; i < SLOT_MAX; i++) {
         struct boot_slot *s = &slots[i];
-        struct domain *d = s->d;
+        bool created = i >= boot_slot_count;
+        if (created && !__atomic_load_n(&s->in_use, __ATOMIC_ACQUIRE))
+            continue;
+        struct domain *d = __atomic_load_n(&s->d, __ATOMIC_ACQUIRE);
         if (!d || d->state != DOMAIN_STOPPED)
             continue;
+        if (d->privileged)
+            stop_children(d->id);
         if (!schedule_reap(d)) {
             waiting = true; /* a vCPU is still on its CPU: try again */
             continue;
@@ -237,6 +383,18 @@ static void reap(void)
         log_exit_stats(d);
         domain_log(d, "ran for %lu ms of CPU time", schedule_domain_runtime_ns(d) / 1000000);
         s->d = NULL;
+        if (created) {
+            if (d->reboot_requested)
+                domain_log(d, "asked to reboot: a domain created by dom%u is restarted by it, not here", d->parent);
+            if (d->destroyed)
+                summary->destroyed++;
+            else if (d->crashed)
+                summary->crashed++;
+            summary->created_ended++;
+            domain_destroy(d);
+            __atomic_store_n(&s->in_use, false, __ATOMIC_RELEASE);
+            continue;
+        }
         if (d->reboot_requested && s->starts + 1 < DOMAIN_MAX_REBOOTS) {
             domain_destroy(d);
             s->starts++;
@@ -265,34 +423,61 @@ static void reap(void)
 
 static bool all_finished(void)
 {
-    for (unsigned i = 0; i < slot_count; i++)
-        if (!slots[i].finished)
+    for (unsigned i = 0; i < SLOT_MAX; i++) {
+        if (i < boot_slot_count ? !slots[i].finished : __atomic_load_n(&slots[i].in_use, __ATOMIC_ACQUIRE))
             return false;
+    }
     return true;
 }
 
-void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum)
+void domain_boot_all(const struct boot_info *bi, const struct domain_boot_params *params,
+                     struct domain_boot_summary *sum)
 {
     memset(sum, 0, sizeof(*sum));
     summary = sum;
     boot_modules = bi->modules;
     uint64_t in_use_before = mm_frames_in_use();
-    slot_count = 0;
+    boot_slot_count = 0;
+    file_count = 0;
+    memset(slots, 0, sizeof(slots));
     for (unsigned i = 0; i < bi->module_count; i++) {
-        struct boot_slot *s = &slots[slot_count];
+        struct boot_slot *s = &slots[boot_slot_count];
         char err[160];
         memset(s, 0, sizeof(*s));
         s->module = &bi->modules[i];
         sum->modules++;
-        if (!parse_module_cmdline(s->module->cmdline, &s->cfg, err, sizeof(err))) {
+        bool ok = parse_module_cmdline(s->module->cmdline, &s->cfg, err, sizeof(err));
+        if (ok && s->cfg.file && i == 0) {
+            hv_snprintf(err, sizeof(err), "the first module is the control domain, not a file");
+            ok = false;
+        }
+        if (!ok) {
             pr_err("guest: module %u (\"%s\"): %s; skipped", i, s->module->cmdline, err);
             sum->rejected++;
             continue;
         }
-        slot_count++;
+        if (s->cfg.file) {
+            if (file_count == PLINTH_START_MAX_MODULES) {
+                pr_err("guest: module %u (\"%s\"): more than %u files for the control domain; skipped", i,
+                       s->module->cmdline, PLINTH_START_MAX_MODULES);
+                sum->rejected++;
+                continue;
+            }
+            files[file_count++] = (struct load_file){ (const void *)phys_to_virt(s->module->start),
+                                                      s->module->end - s->module->start, s->module->cmdline };
+            sum->files++;
+            continue;
+        }
+        if (i == 0 && params->dom0_mem && !s->cfg.mem_set)
+            s->cfg.mem = params->dom0_mem;
+        if (i == 0 && params->dom0_vcpus && !s->cfg.vcpus_set)
+            s->cfg.vcpus = params->dom0_vcpus;
+        boot_slot_count++;
     }
+    if (file_count && (bi->module_count == 0 || slots[0].module != &bi->modules[0]))
+        pr_err("guest: %u files given but no control domain to hand them to", file_count);
     /* All created before any runs, so domain ids follow module order. */
-    for (unsigned i = 0; i < slot_count; i++)
+    for (unsigned i = 0; i < boot_slot_count; i++)
         if (!start_slot(&slots[i])) {
             sum->rejected++;
             slots[i].finished = true;
@@ -306,7 +491,10 @@ void domain_boot_all(const struct boot_info *bi, struct domain_boot_summary *sum
 
     pr_info("guests: %u modules: %u exited with code 0, %u exited with an error code, %u stopped for misbehaving, "
             "%u rejected, %u destroyed by the control domain",
-            sum->modules, sum->exited_ok, sum->exited_error, sum->crashed, sum->rejected, sum->destroyed);
+            sum->modules - sum->files, sum->exited_ok, sum->exited_error, sum->crashed, sum->rejected, sum->destroyed);
+    if (sum->files || sum->created_ended)
+        pr_info("guests: %u files handed to the control domain; %u domains it created have ended", sum->files,
+                sum->created_ended);
     uint64_t in_use_after = mm_frames_in_use();
     sum->leaked_frames = in_use_after > in_use_before ? in_use_after - in_use_before : 0;
     if (sum->leaked_frames)

@@ -5,11 +5,15 @@
  *  - ELF32 with a Multiboot header: 32-bit protected mode, paging off,
  *    EAX = 0x2BADB002, EBX = a Multiboot information structure;
  *  - other ELF32: 32-bit protected mode, paging off. */
+#include "arch/x86/tsc.h"
+#include "hv/arch_cpu.h"
 #include "hv/elf.h"
 #include "hv/format.h"
 #include "hv/domain.h"
+#include "arch/x86/spinlock.h"
 #include "hv/string.h"
 #include "plinth/errno.h"
+#include "plinth/start_info.h"
 
 /* Guest-physical layout of what the loader builds (below the image). */
 #define GUEST_PML4 0x1000ull
@@ -21,8 +25,17 @@
 #define GUEST_MBI 0x8000ull
 #define GUEST_CMDLINE 0x8100ull
 #define GUEST_CMDLINE_MAX 0x700ull
+#define GUEST_START_INFO 0x9000ull  /* ELF64 guests: struct plinth_start_info */
 #define GUEST_STACK_TOP 0x80000ull
 #define GUEST_IMAGE_MIN 0x100000ull /* images load at 1 MiB or above */
+/* The ELF and program headers, and any Multiboot header, must lie in the
+ * image's first bytes (parsed from a private copy, so a source domain
+ * changing them meanwhile cannot matter); the segments are then copied
+ * straight from where the image is. */
+#define IMAGE_HEAD_MAX MULTIBOOT1_SEARCH_BYTES
+static uint8_t image_head[IMAGE_HEAD_MAX];
+static spinlock_t image_head_lock = SPINLOCK_INIT;
+#define GUEST_PAGE 4096ull
 
 #define PTE_P_ 1ull
 #define PTE_W_ 2ull
@@ -87,10 +100,109 @@ static bool build_gdt(struct domain *d, bool long_mode)
     return domain_write(d, GUEST_GDT, gdt, sizeof(gdt));
 }
 
-int domain_load(struct domain *d, const void *image, size_t size, const char *cmdline, char *err, size_t errlen)
+static bool source_read(const struct load_source *src, uint64_t off, void *dst, uint64_t len)
+{
+    if (off > src->size || len > src->size - off)
+        return false;
+    if (src->host) {
+        memcpy(dst, (const uint8_t *)src->host + off, len);
+        return true;
+    }
+    return domain_read(src->dom, src->gpa + off, dst, len);
+}
+
+/* Copy [off, off + len) of the source to guest-physical gpa, through the
+ * destination's host mapping chunk by chunk (no bounce buffer). */
+static bool copy_in(struct domain *d, uint64_t gpa, const struct load_source *src, uint64_t off, uint64_t len)
+{
+    while (len) {
+        uint64_t n = MIN(len, DOMAIN_CHUNK - gpa % DOMAIN_CHUNK);
+        void *dst = domain_ram_ptr(d, gpa, n);
+        if (!dst || !source_read(src, off, dst, n))
+            return false;
+        gpa += n;
+        off += n;
+        len -= n;
+    }
+    return true;
+}
+
+static bool zero_range(struct domain *d, uint64_t gpa, uint64_t len)
+{
+    while (len) {
+        uint64_t n = MIN(len, DOMAIN_CHUNK - gpa % DOMAIN_CHUNK);
+        void *dst = domain_ram_ptr(d, gpa, n);
+        if (!dst)
+            return false;
+        memset(dst, 0, n);
+        gpa += n;
+        len -= n;
+    }
+    return true;
+}
+
+/* Files for the domain at the top of its RAM, and the start information
+ * that lists them (include/plinth/start_info.h). */
+static int place_start_info(struct domain *d, const struct elf_image *img, const char *cmdline,
+                            const struct load_file *files, unsigned nfiles, char *err, size_t errlen)
+{
+    if (nfiles > PLINTH_START_MAX_MODULES) {
+        hv_snprintf(err, errlen, "%u files for the domain, at most %u", nfiles, PLINTH_START_MAX_MODULES);
+        return -PL_E2BIG;
+    }
+    _Static_assert(sizeof(struct plinth_start_info) <= 2 * GUEST_PAGE, "start info fits below 0xB000");
+    /* Built in place: the first 2 MiB chunk is one host range. */
+    struct plinth_start_info *si = domain_ram_ptr(d, GUEST_START_INFO, sizeof(*si));
+    if (!si) {
+        hv_snprintf(err, errlen, "guest RAM too small for the start information");
+        return -PL_ERANGE;
+    }
+    memset(si, 0, sizeof(*si));
+    si->magic = PLINTH_START_MAGIC;
+    si->version = PLINTH_START_VERSION;
+    si->flags = d->privileged ? START_FLAG_PRIVILEGED : 0;
+    si->domid = d->id;
+    si->vcpus = d->vcpu_count;
+    si->mem_bytes = d->mem_size;
+    si->free_start = ALIGN_UP(MAX(img->highest, GUEST_IMAGE_MIN), GUEST_PAGE);
+    si->tsc_khz = tsc_hz / 1000;
+    si->host_cpus = arch_cpu_count();
+    hv_snprintf(si->cmdline, sizeof(si->cmdline), "%s", cmdline);
+    uint64_t top = d->mem_size;
+    int rc = 0;
+    for (unsigned i = 0; i < nfiles && rc == 0; i++) {
+        const struct load_file *f = &files[i];
+        uint64_t size_up = ALIGN_UP(f->size, GUEST_PAGE);
+        if (size_up > top || top - size_up < si->free_start) {
+            hv_snprintf(err, errlen, "file %u (\"%s\", %lu KiB) does not fit in RAM above the image", i, f->cmdline,
+                        f->size >> 10);
+            rc = -PL_ENOMEM;
+            break;
+        }
+        top -= size_up;
+        struct load_source src = { .host = f->data, .size = f->size };
+        copy_in(d, top, &src, 0, f->size);
+        struct plinth_start_module *m = &si->modules[si->module_count++];
+        m->gpa = top;
+        m->size = f->size;
+        hv_snprintf(m->cmdline, sizeof(m->cmdline), "%s", f->cmdline);
+    }
+    si->free_end = top;
+    return rc;
+}
+
+int domain_load(struct domain *d, const struct load_source *src, const char *cmdline, const struct load_file *files,
+                unsigned nfiles, char *err, size_t errlen)
 {
     struct elf_image img;
-    int rc = elf_parse(image, size, &img, err, errlen);
+    uint64_t head_len = MIN(src->size, (uint64_t)IMAGE_HEAD_MAX);
+    uint64_t flags = spin_lock_irqsave(&image_head_lock);
+    int rc = source_read(src, 0, image_head, head_len)
+                 ? elf_parse_head(image_head, head_len, src->size, &img, err, errlen)
+                 : -PL_EFAULT;
+    spin_unlock_irqrestore(&image_head_lock, flags);
+    if (rc == -PL_EFAULT)
+        hv_snprintf(err, errlen, "image: not readable");
     if (rc)
         return rc;
     for (unsigned i = 0; i < img.segment_count; i++) {
@@ -103,10 +215,20 @@ int domain_load(struct domain *d, const void *image, size_t size, const char *cm
     }
     for (unsigned i = 0; i < img.segment_count; i++) {
         const struct elf_segment *s = &img.segments[i];
-        domain_write(d, s->paddr, (const uint8_t *)image + s->offset, s->filesz);
-        static const uint8_t zeros[256];
-        for (uint64_t off = s->filesz; off < s->memsz; off += sizeof(zeros))
-            domain_write(d, s->paddr + off, zeros, MIN(sizeof(zeros), s->memsz - off));
+        if (!copy_in(d, s->paddr, src, s->offset, s->filesz) ||
+            !zero_range(d, s->paddr + s->filesz, s->memsz - s->filesz)) {
+            hv_snprintf(err, errlen, "image: segment %u could not be copied", i);
+            return -PL_EFAULT;
+        }
+    }
+    if (!img.is64 && nfiles) {
+        hv_snprintf(err, errlen, "files can only be handed to an ELF64 domain");
+        return -PL_EINVAL;
+    }
+    if (img.is64) {
+        rc = place_start_info(d, &img, cmdline, files, nfiles, err, errlen);
+        if (rc)
+            return rc;
     }
 
     struct vcpu *v = d->vcpus[0];
@@ -138,6 +260,7 @@ int domain_load(struct domain *d, const void *image, size_t size, const char *cm
         st.cr3 = GUEST_PML4;
         st.cr4 = CR4_PAE;
         st.efer = EFER_LME | EFER_LMA;
+        v->gprs[REG_RDI] = v->gprs[REG_RBX] = GUEST_START_INFO;
     } else {
         st.cs = seg(SEL_CODE, ATTR_CODE32, 0xFFFFFFFF, 0);
         st.cr0 = CR0_PE | CR0_ET | CR0_NE;

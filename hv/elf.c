@@ -46,8 +46,15 @@ static void find_multiboot1(const uint8_t *img, size_t size, struct elf_image *o
 
 int elf_parse(const void *image, size_t size, struct elf_image *out, char *err, size_t errlen)
 {
-    const uint8_t *img = image;
+    return elf_parse_head(image, size, size, out, err, errlen);
+}
+
+int elf_parse_head(const void *head, size_t head_len, size_t size, struct elf_image *out, char *err, size_t errlen)
+{
+    const uint8_t *img = head;
     memset(out, 0, sizeof(*out));
+    if (head_len > size)
+        head_len = size;
     if (size < 52 || memcmp(img, "\x7f" "ELF", 4) != 0)
         return fail(err, errlen, -PL_EINVAL, "image: not an ELF file (%lu bytes)", size, 0);
     if (img[EI_DATA] != ELFDATA2LSB)
@@ -57,6 +64,8 @@ int elf_parse(const void *image, size_t size, struct elf_image *out, char *err, 
         return fail(err, errlen, -PL_EINVAL, "image: ELF class %lu is neither 32- nor 64-bit", img[EI_CLASS], 0);
     if (is64 && size < 64)
         return fail(err, errlen, -PL_EINVAL, "image: truncated ELF64 header (%lu bytes)", size, 0);
+    if (head_len < (is64 ? 64u : 52u))
+        return fail(err, errlen, -PL_EINVAL, "image: ELF header not in the first %lu bytes given", head_len, 0);
     out->is64 = is64;
 
     uint16_t type = (uint16_t)rd(img + 16, 2), machine = (uint16_t)rd(img + 18, 2);
@@ -78,6 +87,9 @@ int elf_parse(const void *image, size_t size, struct elf_image *out, char *err, 
     if (phoff > size || (uint64_t)phnum * phentsize > size - phoff)
         return fail(err, errlen, -PL_EINVAL, "image: program headers at %#lx run past the end of the file (%lu bytes)",
                     phoff, size);
+    if (phoff > head_len || (uint64_t)phnum * phentsize > head_len - phoff)
+        return fail(err, errlen, -PL_E2BIG, "image: program headers at %#lx lie beyond the first %lu bytes", phoff,
+                    head_len);
 
     out->lowest = UINT64_MAX;
     for (unsigned i = 0; i < phnum; i++) {
@@ -124,7 +136,7 @@ int elf_parse(const void *image, size_t size, struct elf_image *out, char *err, 
         return fail(err, errlen, -PL_EINVAL, "image: entry point %#lx is outside every loadable segment", entry, 0);
     out->entry = entry;
 
-    find_multiboot1(img, size, out);
+    find_multiboot1(img, head_len, out);
     if (out->multiboot1 && (out->multiboot1_flags & MB1_FLAG_AOUT_KLUDGE))
         return fail(err, errlen, -PL_EINVAL, "image: Multiboot a.out-kludge images are not supported (flags %#lx)",
                     out->multiboot1_flags, 0);

@@ -38,5 +38,10 @@ struct elf_image {
  * wraps, no loadable segment, an entry point outside every segment, more
  * than ELF_MAX_SEGMENTS loadable segments. */
 int elf_parse(const void *image, size_t size, struct elf_image *out, char *err, size_t errlen);
+/* The same for an image of `size` bytes of which only the first head_len
+ * are at `head` (the rest is read later, segment by segment): the program
+ * headers must lie in them (-PL_E2BIG otherwise) and the Multiboot header
+ * is searched for there. */
+int elf_parse_head(const void *head, size_t head_len, size_t size, struct elf_image *out, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,10 @@
 /* Port I/O: each guest's 16550 console at 0x3F8, the test exit port at
- * 0xF4; every other port reads as all ones and ignores writes. */
+ * 0xF4; every other port reads as all ones and ignores writes, except the
+ * control domain's passed-through and forwarded ones (hv/devices.c). The
+ * control domain's console also takes what is typed on the serial line. */
+#include "hv/devices.h"
 #include "hv/domain.h"
+#include "hv/log.h"
 #include "hv/string.h"
 
 #define VUART_BASE 0x3F8
@@ -18,6 +22,7 @@
 #define LCR_DLAB 0x80
 #define IIR_NO_INTERRUPT 0x01
 #define LSR_THRE_TEMT 0x60       /* always ready: output is taken at once */
+#define LSR_DATA_READY 0x01
 #define MSR_CTS_DSR_DCD 0xB0
 
 static void console_flush_locked(struct domain *d)
@@ -38,32 +43,67 @@ void domain_console_flush(struct domain *d)
 
 void domain_console_putc(struct domain *d, char c)
 {
+    if (d->console_direct) {
+        /* The control domain's shell: its bytes as they are, echo and
+         * prompts included (it is trusted with the terminal). */
+        log_console_write(&c, 1);
+        uint64_t flags = spin_lock_irqsave(&d->console_lock);
+        logring_write(&d->conring, &c, 1);
+        spin_unlock_irqrestore(&d->console_lock, flags);
+        return;
+    }
     if (c == '\r')
         return;
     uint64_t flags = spin_lock_irqsave(&d->console_lock);
     if (c == '\n') {
         console_flush_locked(d);
+        logring_write(&d->conring, &c, 1);
     } else {
         /* Replace control characters so a guest cannot drive our terminal. */
         if ((unsigned char)c < 0x20 || (unsigned char)c == 0x7F)
             c = '?';
         d->console[d->console_len++] = c;
+        logring_write(&d->conring, &c, 1);
         if (d->console_len == DOMAIN_CONSOLE_LINE - 1)
             console_flush_locked(d); /* a long line continues on the next log line */
     }
     spin_unlock_irqrestore(&d->console_lock, flags);
 }
 
+/* Only the control domain hears the keyboard; others never have input. */
+static bool vuart_input_ready(struct domain *d)
+{
+    if (!d->privileged)
+        return false;
+    uint64_t flags = spin_lock_irqsave(&d->console_lock);
+    if (d->uart_rx < 0)
+        d->uart_rx = log_console_getc();
+    bool ready = d->uart_rx >= 0;
+    spin_unlock_irqrestore(&d->console_lock, flags);
+    return ready;
+}
+
+static uint32_t vuart_take_input(struct domain *d)
+{
+    if (!vuart_input_ready(d))
+        return 0;
+    uint64_t flags = spin_lock_irqsave(&d->console_lock);
+    uint32_t c = d->uart_rx >= 0 ? (uint32_t)d->uart_rx : 0;
+    d->uart_rx = -1;
+    spin_unlock_irqrestore(&d->console_lock, flags);
+    return c;
+}
+
 static uint32_t vuart_read(struct domain *d, unsigned reg)
 {
     bool dlab = d->uart_lcr & LCR_DLAB;
     switch (reg) {
-    case UART_THR: return dlab ? 1 : 0;   /* divisor latch low, or no input */
+    case UART_THR: return dlab ? 1 : vuart_take_input(d); /* divisor latch low, or input */
     case UART_IER: return dlab ? 0 : d->uart_ier;
     case UART_IIR: return IIR_NO_INTERRUPT;
     case UART_LCR: return d->uart_lcr;
     case UART_MCR: return d->uart_mcr;
-    case UART_LSR: return LSR_THRE_TEMT;
+    case UART_LSR: return LSR_THRE_TEMT | (vuart_input_ready(d) ? LSR_DATA_READY : 0);
     case UART_MSR: return MSR_CTS_DSR_DCD;
     default: return d->uart_scratch;
     }
@@ -100,6 +140,15 @@ void handle_io(struct vcpu *v, const struct vcpu_exit *e)
          * rather than silently lost data. */
         vcpu_inject_exception(v, 6, false, 0);
         return;
+    }
+    if (d->io_perm) {
+        uint32_t val = (uint32_t)v->gprs[REG_RAX] & mask;
+        if (devices_pci_config(d, port, size, e->io.in, &val)) {
+            if (e->io.in)
+                v->gprs[REG_RAX] = size == 4 ? (val & mask) : (v->gprs[REG_RAX] & ~(uint64_t)mask) | (val & mask);
+            arch_vcpu_skip(v, e);
+            return;
+        }
     }
     if (e->io.in) {
         uint32_t val = mask;

@@ -3,6 +3,7 @@
  * the guest with a diagnostic. */
 #include "arch/x86/insn_decode.h"
 #include "hv/compiler.h"
+#include "hv/devices.h"
 #include "hv/domain.h"
 #include "hv/mmio.h"
 #include "hv/string.h"
@@ -45,6 +46,8 @@ void handle_memory(struct vcpu *v, const struct vcpu_exit *e)
         return;
     }
     const struct mmio_region *r = mmio_find(gpa);
+    if (!r && !e->mem.exec && !e->mem.mapped && devices_map_mmio(d, gpa))
+        return; /* the control domain's device memory, mapped now: retry */
     if (!r || e->mem.exec) {
         domain_stop(d, true, 0, "%s access to guest-physical %#lx outside its memory, rip %#lx", access_name(e), gpa,
                    arch_vcpu_rip(v));

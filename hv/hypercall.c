@@ -4,7 +4,13 @@
 #include "arch/x86/tsc.h"
 #include "hv/compiler.h"
 #include "hv/log.h"
+#include "hv/arch_cpu.h"
 #include "hv/domain.h"
+#include "hv/domain_boot.h"
+#include "hv/irq.h"
+#include "hv/mm.h"
+#include "hv/pmm.h"
+#include "arch/x86/paging.h"
 #include "hv/schedule.h"
 #include "hv/string.h"
 #include "plinth/errno.h"
@@ -88,8 +94,26 @@ static int64_t hc_vcpu_up(struct vcpu *caller, uint64_t id, uint64_t rip, uint64
 
 struct mgmt_call {
     struct vcpu *caller;
-    uint64_t nr, a1, a2;
+    uint64_t nr, a1, a2, a3;
 };
+
+static uint64_t online_mask(void)
+{
+    return arch_cpu_count() >= 64 ? ~0ull : (1ull << arch_cpu_count()) - 1;
+}
+
+static uint32_t vcpu_state_of(struct vcpu *v, const struct schedule_vcpu_info *si)
+{
+    if (v->dom->state == DOMAIN_STOPPED)
+        return VCPU_STATE_STOPPED;
+    switch (si->state) {
+    case SCHED_RUNNING: return VCPU_STATE_RUNNING;
+    case SCHED_RUNNABLE: return VCPU_STATE_RUNNABLE;
+    case SCHED_BLOCKED: return v->started ? VCPU_STATE_BLOCKED : VCPU_STATE_OFFLINE;
+    case SCHED_PAUSED: return VCPU_STATE_PAUSED;
+    default: return VCPU_STATE_OFFLINE;
+    }
+}
 
 static int mgmt_op(struct domain *target, void *arg)
 {
@@ -138,6 +162,53 @@ static int mgmt_op(struct domain *target, void *arg)
         if (c->a1 > UINT32_MAX || c->a2 > UINT32_MAX)
             return -PL_EINVAL;
         return schedule_set_params(target, (uint32_t)c->a1, (uint32_t)c->a2);
+    case HC_CONSOLE_READ: {
+        /* a1 buf, a2 len, a3 position (all checked by the caller) */
+        uint64_t pos, lost, done = 0;
+        domain_read(self, c->a3, &pos, sizeof(pos));
+        char chunk[256];
+        while (done < c->a2) {
+            uint64_t flags = spin_lock_irqsave(&target->console_lock);
+            size_t got = logring_read(&target->conring, &pos, chunk, MIN(sizeof(chunk), c->a2 - done), &lost);
+            spin_unlock_irqrestore(&target->console_lock, flags);
+            if (got == 0)
+                break;
+            domain_write(self, c->a1 + done, chunk, got);
+            done += got;
+        }
+        domain_write(self, c->a3, &pos, sizeof(pos));
+        return (int)done;
+    }
+    case HC_VCPU_INFO: {
+        if (c->a1 >= target->vcpu_count)
+            return -PL_EINVAL;
+        struct vcpu *v = target->vcpus[c->a1];
+        struct schedule_vcpu_info si;
+        schedule_vcpu_info(v, &si);
+        struct plinth_vcpu_info info = {
+            .vcpu = (uint32_t)c->a1,
+            .state = vcpu_state_of(v, &si),
+            .cpu = si.cpu,
+            .affinity = si.affinity & online_mask(),
+            .cpu_time_ns = si.runtime_ns,
+            .exits = v->exit_total,
+        };
+        return domain_write(self, c->a2, &info, sizeof(info)) ? 0 : -PL_EFAULT;
+    }
+    case HC_VCPU_SET_AFFINITY: {
+        if (c->a1 != VCPU_ALL && c->a1 >= target->vcpu_count)
+            return -PL_EINVAL;
+        if (!(c->a2 & online_mask()))
+            return -PL_EINVAL;
+        for (unsigned i = 0; i < target->vcpu_count; i++) {
+            if (c->a1 != VCPU_ALL && i != c->a1)
+                continue;
+            int rc = schedule_set_affinity(target->vcpus[i], c->a2);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
     default:
         return -PL_ENOSYS;
     }
@@ -164,17 +235,89 @@ static int64_t hc_log_read(struct vcpu *v, uint64_t buf, uint64_t len, uint64_t 
     return (int64_t)done;
 }
 
+static int64_t hc_domain_create(struct vcpu *v, uint64_t gpa)
+{
+    struct plinth_domain_create req;
+    if (!domain_read(v->dom, gpa, &req, sizeof(req)))
+        return -PL_EFAULT;
+    return domain_boot_create(v->dom, &req);
+}
+
+static int64_t hc_platform_info(struct vcpu *v, uint64_t gpa)
+{
+    struct plinth_platform_info info;
+    struct pmm_stats st;
+    memset(&info, 0, sizeof(info));
+    mm_stats(&st);
+    info.abi_version = (PLINTH_ABI_MAJOR << 16) | PLINTH_ABI_MINOR;
+    info.cpus = arch_cpu_count();
+    info.mem_total = st.managed_frames * PAGE_SIZE;
+    info.mem_free = st.free_frames * PAGE_SIZE;
+    info.tsc_khz = tsc_hz / 1000;
+    info.domains = domain_count();
+    /* The backend's short name ("VT-x", "AMD-V"): its first word. */
+    const char *vn = arch_virt_name();
+    for (size_t i = 0; i < sizeof(info.virt) - 1 && vn[i] && vn[i] != ' '; i++)
+        info.virt[i] = vn[i];
+    memcpy(info.version, PLINTH_VERSION_STRING, MIN(sizeof(PLINTH_VERSION_STRING), sizeof(info.version) - 1));
+    return domain_write(v->dom, gpa, &info, sizeof(info)) ? 0 : -PL_EFAULT;
+}
+
+static int64_t hc_memory_map(struct vcpu *v, uint64_t gpa, uint64_t entries)
+{
+    struct domain *d = v->dom;
+    uint64_t chunks = d->mem_size / DOMAIN_CHUNK;
+    if (entries > chunks)
+        entries = chunks;
+    if (entries > UINT64_MAX / 8 || !domain_ram_contains(d, gpa, entries * 8))
+        return -PL_EFAULT;
+    domain_write(d, gpa, d->chunk_hpa, entries * 8);
+    return (int64_t)chunks;
+}
+
 static int64_t hc_management(struct vcpu *v, uint64_t nr, const uint64_t *a)
 {
     if (!v->dom->privileged)
         return -PL_EPERM;
-    if (nr == HC_LOG_READ)
+    switch (nr) {
+    case HC_LOG_READ:
         return hc_log_read(v, a[0], a[1], a[2]);
-    if (nr == HC_DOMAIN_INFO && !domain_ram_contains(v->dom, a[1], sizeof(struct plinth_domain_info)))
-        return -PL_EFAULT;
+    case HC_DOMAIN_CREATE:
+        return hc_domain_create(v, a[0]);
+    case HC_PLATFORM_INFO:
+        return hc_platform_info(v, a[0]);
+    case HC_MEMORY_MAP:
+        return hc_memory_map(v, a[0], a[1]);
+    case HC_IRQ_BIND:
+        return irq_bind(v->dom, a[0], a[1], a[2]);
+    case HC_IRQ_DONE:
+        return irq_done(v->dom, a[0]);
+    case HC_DOMAIN_NEXT: {
+        if (a[0] > UINT32_MAX)
+            return -PL_ENOENT;
+        unsigned next = domain_next_id((unsigned)a[0]);
+        return next ? (int64_t)next : -PL_ENOENT;
+    }
+    case HC_DOMAIN_INFO:
+        if (!domain_ram_contains(v->dom, a[1], sizeof(struct plinth_domain_info)))
+            return -PL_EFAULT;
+        break;
+    case HC_VCPU_INFO:
+        if (!domain_ram_contains(v->dom, a[2], sizeof(struct plinth_vcpu_info)))
+            return -PL_EFAULT;
+        break;
+    case HC_CONSOLE_READ:
+        if (a[2] > HC_CONSOLE_READ_MAX)
+            return -PL_E2BIG;
+        if (!domain_ram_contains(v->dom, a[1], a[2]) || !domain_ram_contains(v->dom, a[3], sizeof(uint64_t)))
+            return -PL_EFAULT;
+        break;
+    default:
+        break;
+    }
     if (a[0] > UINT32_MAX)
         return -PL_ENOENT;
-    struct mgmt_call c = { v, nr, a[1], a[2] };
+    struct mgmt_call c = { v, nr, a[1], a[2], a[3] };
     return domain_with((unsigned)a[0], mgmt_op, &c);
 }
 
@@ -217,6 +360,15 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
     case HC_DOMAIN_DESTROY:
     case HC_DOMAIN_SET_SCHED:
     case HC_LOG_READ:
+    case HC_DOMAIN_CREATE:
+    case HC_CONSOLE_READ:
+    case HC_VCPU_INFO:
+    case HC_VCPU_SET_AFFINITY:
+    case HC_DOMAIN_NEXT:
+    case HC_PLATFORM_INFO:
+    case HC_MEMORY_MAP:
+    case HC_IRQ_BIND:
+    case HC_IRQ_DONE:
         *ret = hc_management(v, nr, a);
         return false;
     default:

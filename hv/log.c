@@ -63,6 +63,25 @@ static void unlock_console(uint64_t flags)
         irq_enable();
 }
 
+void log_console_write(const char *s, size_t n)
+{
+    if (!console)
+        return;
+    uint64_t flags = lock_console();
+    uart_write(console, s, n);
+    unlock_console(flags);
+}
+
+int log_console_getc(void)
+{
+    if (!console)
+        return -1;
+    uint64_t flags = lock_console();
+    int c = uart_getc(console);
+    unlock_console(flags);
+    return c;
+}
+
 void log_vmsg(enum log_level l, const char *fmt, va_list ap)
 {
     char line[LOG_LINE_MAX];

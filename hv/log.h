@@ -27,6 +27,11 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 /* Raw output, no prefix, for the panic path; bypasses the level filter. */
 void log_raw(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* The panic path stops waiting for a console lock held by a dead CPU. */
+/* A domain's console bytes straight to the console UART (not into the
+ * log ring), serialised with log lines; a '\n' becomes CR LF. */
+void log_console_write(const char *s, size_t n);
+/* One byte typed on the console UART, -1 if none. */
+int log_console_getc(void);
 void log_enter_panic(void);
 void log_drain(void);
 

@@ -23,6 +23,8 @@
 #include "hv/mb2.h"
 #include "hv/memmap.h"
 #include "hv/mm.h"
+#include "hv/devices.h"
+#include "hv/irq.h"
 #include "hv/options.h"
 #include "hv/panic.h"
 #include "hv/string.h"
@@ -270,12 +272,16 @@ NORETURN void hv_main(uint32_t magic, uint64_t mbi_phys)
     }
 
     if (boot_info.module_count) {
+        devices_init(&boot_info, &acpi_info, options.console_port);
+        ioapic_init(&acpi_info);
+        irq_init(options.console_port);
         if (virt_ok && schedule_init() != 0) {
             pr_err("sched: cannot start the scheduler");
             ok = false;
         } else if (virt_ok) {
             struct domain_boot_summary sum;
-            domain_boot_all(&boot_info, &sum);
+            struct domain_boot_params params = { .dom0_mem = options.dom0_mem, .dom0_vcpus = options.dom0_vcpus };
+            domain_boot_all(&boot_info, &params, &sum);
             if (sum.leaked_frames)
                 ok = false;
             mm_log_stats();

@@ -7,6 +7,10 @@
 
 #define DEFAULT_MAXCPUS 64
 #define MAX_TIMER_HZ 10000
+/* As for any domain (hv/domain.h); kept here so the parser stays pure. */
+#define DOM0_MEM_MIN (4ull << 20)
+#define DOM0_MEM_MAX (1ull << 30)
+#define DOM0_VCPUS_MAX 8
 
 void options_defaults(struct hv_options *o)
 {
@@ -131,6 +135,16 @@ void options_parse(const char *cmdline, struct hv_options *o, struct options_err
                 o->tsc_source = i;
             else
                 add_error(errs, &opt, "expected auto, pit, hpet or cpuid");
+        } else if (cmdline_key_is(&opt, "dom0_mem")) {
+            uint64_t n;
+            if (!opt.val || !cmdline_parse_u64(opt.val, opt.val_len, true, &n) || n < DOM0_MEM_MIN ||
+                n > DOM0_MEM_MAX)
+                add_error(errs, &opt, "expected a size from 4M to 1G");
+            else
+                o->dom0_mem = n;
+        } else if (cmdline_key_is(&opt, "dom0_vcpus")) {
+            if (!parse_bounded(&opt, 1, DOM0_VCPUS_MAX, &o->dom0_vcpus))
+                add_error(errs, &opt, "expected a number of vCPUs from 1 to 8");
         } else if (cmdline_key_is(&opt, "selftest")) {
             if (cmdline_val_is(&opt, "wp"))
                 o->selftest = SELFTEST_WP;

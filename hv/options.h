@@ -20,6 +20,8 @@ struct hv_options {
     enum testexit testexit;
     enum selftest selftest;
     unsigned tsc_source;   /* enum tsc_source (arch/x86/tsc.h), 0 = auto */
+    uint64_t dom0_mem;     /* bytes, 0: the module's mem= or the default */
+    unsigned dom0_vcpus;   /* 0: the module's vcpus= or 1 */
 };
 
 #define OPTIONS_MAX_ERRORS 8

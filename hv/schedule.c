@@ -260,3 +260,41 @@ int schedule_set_params(struct domain *d, uint32_t weight, uint32_t cap)
     spin_unlock_irqrestore(&lock, flags);
     return rc;
 }
+
+int schedule_set_affinity(struct vcpu *v, uint64_t affinity)
+{
+    uint64_t flags = spin_lock_irqsave(&lock);
+    int rc = sched_set_affinity(&sched, &v->sv, affinity);
+    uint64_t kicks = sched_take_kicks(&sched);
+    spin_unlock_irqrestore(&lock, flags);
+    kick_mask(kicks);
+    return rc;
+}
+
+void schedule_vcpu_info(struct vcpu *v, struct schedule_vcpu_info *out)
+{
+    uint64_t flags = spin_lock_irqsave(&lock);
+    out->state = v->sv.state;
+    out->cpu = v->sv.ran_cpu < 0 ? -1 : v->sv.ran_cpu;
+    out->affinity = v->sv.affinity;
+    out->runtime_ns = v->sv.runtime;
+    uint64_t now = arch_time_ns();
+    if (v->sv.state == SCHED_RUNNING && now > v->sv.charged_to)
+        out->runtime_ns += now - v->sv.charged_to;
+    spin_unlock_irqrestore(&lock, flags);
+}
+
+void schedule_notify(struct vcpu *v)
+{
+    int cpu = -1;
+    uint64_t flags = spin_lock_irqsave(&lock);
+    if (v->halted) {
+        v->halted = false;
+        cpu = sched_wake(&sched, &v->sv, arch_time_ns());
+    } else if (v->sv.state == SCHED_RUNNING) {
+        cpu = v->sv.cpu; /* in the guest now: make it exit and take the interrupt */
+    }
+    spin_unlock_irqrestore(&lock, flags);
+    if (cpu >= 0 && (unsigned)cpu != arch_cpu_id())
+        arch_cpu_kick((unsigned)cpu);
+}

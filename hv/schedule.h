@@ -16,6 +16,9 @@ bool schedule_ready(void);
 int schedule_add_domain(struct domain *d);
 /* Make a started, attached vCPU runnable (e.g. after HC_VCPU_UP). */
 void schedule_wake(struct vcpu *v);
+/* An interrupt is now pending for v (raised from any CPU): wake it if it
+ * is halted, make it exit if it runs in the guest on another CPU. */
+void schedule_notify(struct vcpu *v);
 /* Detach the vCPUs of a stopped domain that are not running now. Returns
  * true when none is attached any more (the domain can be destroyed). */
 bool schedule_reap(struct domain *d);
@@ -34,6 +37,19 @@ void schedule_pause_domain(struct domain *d);
 void schedule_unpause_domain(struct domain *d);
 /* New weight and cap (ranges as in hv/sched.h); 0 or -PL_EINVAL. */
 int schedule_set_params(struct domain *d, uint32_t weight, uint32_t cap);
+
+/* Hard affinity of one vCPU (a CPU mask): 0, or -PL_EINVAL when the mask
+ * holds no online CPU. A running vCPU that may no longer run where it is
+ * leaves its CPU at once (the CPU is kicked). */
+int schedule_set_affinity(struct vcpu *v, uint64_t affinity);
+
+struct schedule_vcpu_info {
+    int state;          /* enum sched_state */
+    int cpu;            /* CPU it runs on or last ran on, -1 never ran */
+    uint64_t affinity;
+    uint64_t runtime_ns;
+};
+void schedule_vcpu_info(struct vcpu *v, struct schedule_vcpu_info *out);
 
 /* CPU time the domain's vCPUs were given so far, in ns. */
 uint64_t schedule_domain_runtime_ns(struct domain *d);

@@ -171,6 +171,18 @@ bool arch_vcpu_event_queued(struct vcpu *v);
 bool arch_vcpu_interruptible(struct vcpu *v);
 /* Exit as soon as the guest can take an interrupt. */
 void arch_vcpu_request_intr_window(struct vcpu *v, bool on);
+/* Port-I/O permissions, shared by a domain's vCPUs (arch/x86/ioperm.c):
+ * a port allowed here is accessed by the guest directly, without an exit.
+ * A new set allows nothing. */
+struct io_perm;
+struct io_perm *arch_io_perm_create(void);
+void arch_io_perm_destroy(struct io_perm *p);
+void arch_io_perm_allow(struct io_perm *p, uint16_t first, uint32_t count, bool allow);
+bool arch_io_perm_allowed(const struct io_perm *p, uint16_t port);
+/* Use p for the vCPU's port accesses from its next entry on (NULL: every
+ * access exits, the default). */
+void arch_vcpu_set_io_perm(struct vcpu *v, struct io_perm *p);
+
 /* Exit after at most this many host TSC cycles of guest time (VMX
  * preemption timer; on SVM a host timer interrupt does it); 0 disables. */
 void arch_vcpu_set_time_slice(struct vcpu *v, uint64_t tsc_cycles);

@@ -7,7 +7,12 @@
 #define LVT_MODE_SHIFT 17
 #define LVT_MODE_TSC_DEADLINE 2u /* SDM Vol. 3A 11.5.1 */
 
-void virq_raise(struct vcpu *v, uint8_t vector) { v->pending_irq[vector / 64] |= 1ull << (vector % 64); }
+/* Atomic: device interrupts raise vectors from another CPU while the
+ * vCPU's own CPU takes them. */
+void virq_raise(struct vcpu *v, uint8_t vector)
+{
+    __atomic_fetch_or(&v->pending_irq[vector / 64], 1ull << (vector % 64), __ATOMIC_RELEASE);
+}
 
 bool virq_pending(const struct vcpu *v)
 {
@@ -62,7 +67,7 @@ void virq_deliver(struct vcpu *v)
     if (arch_vcpu_interruptible(v)) {
         struct vcpu_event ev = { .vector = (uint8_t)vector, .type = VEVENT_EXTINT };
         if (arch_vcpu_inject(v, &ev) == 0)
-            v->pending_irq[vector / 64] &= ~(1ull << (vector % 64));
+            __atomic_fetch_and(&v->pending_irq[vector / 64], ~(1ull << (vector % 64)), __ATOMIC_ACQ_REL);
     } else {
         /* Also when a re-injected event is queued: the window exit comes
          * right after its delivery, so this one is not left waiting. */

@@ -9,6 +9,8 @@
  * legacy BIOS areas) and log what the platform has. Without usable ACPI the
  * hypervisor runs on the boot CPU alone. */
 void platform_discover(const struct boot_info *bi, struct acpi_info *acpi);
+/* Map the I/O APICs and mask every line (arch/x86/ioapic.c). */
+void ioapic_init(const struct acpi_info *info);
 /* Reset the machine: the FADT reset register when there is one, then the
  * PCI reset control register (0xCF9), the 8042 keyboard controller, and a
  * triple fault. Never returns. */

@@ -64,3 +64,4 @@ bool arch_vcpu_event_queued(struct vcpu *v) { return ops->event_queued(v); }
 bool arch_vcpu_interruptible(struct vcpu *v) { return ops->interruptible(v); }
 void arch_vcpu_request_intr_window(struct vcpu *v, bool on) { ops->request_intr_window(v, on); }
 void arch_vcpu_set_time_slice(struct vcpu *v, uint64_t tsc_cycles) { ops->set_time_slice(v, tsc_cycles); }
+void arch_vcpu_set_io_perm(struct vcpu *v, struct io_perm *p) { ops->set_io_bitmap(v, io_perm_phys(p)); }

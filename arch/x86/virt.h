@@ -49,7 +49,12 @@ struct virt_ops {
     bool (*interruptible)(struct vcpu *v);
     void (*request_intr_window)(struct vcpu *v, bool on);
     void (*set_time_slice)(struct vcpu *v, uint64_t tsc_cycles);
+    /* bitmap_pa: a 12 KiB-contiguous permission bitmap (arch/x86/ioperm.c)
+     * or 0 for "every port exits" */
+    void (*set_io_bitmap)(struct vcpu *v, uint64_t bitmap_pa);
 };
+
+uint64_t io_perm_phys(const struct io_perm *p);
 
 extern const struct virt_ops vmx_virt_ops;
 extern const struct virt_ops svm_virt_ops;

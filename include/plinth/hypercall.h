@@ -45,7 +45,7 @@
 #define HC_DOMAIN_CREATE 13
 /* (domid, gpa buf, len <= HC_CONSOLE_READ_MAX, gpa of a uint64_t stream
  * position, in and out) -> bytes copied: the domain's console output (the
- * last 16 KiB of it), as HC_LOG_READ does for the hypervisor log. */
+ * last 4 KiB of it), as HC_LOG_READ does for the hypervisor log. */
 #define HC_CONSOLE_READ 14
 #define HC_VCPU_INFO 15     /* (domid, vcpu, gpa of struct plinth_vcpu_info) -> 0 */
 /* (domid, vcpu or VCPU_ALL, CPU mask) -> 0: hard affinity; the mask must

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* CPUID as the hypervisor presents it. */
 #include "guest.h"
+#include "plinth/version.h"
 
 GUEST("cpuid");
 
@@ -16,7 +17,7 @@ int main(void)
     CHECKF(r.eax >= PLINTH_CPUID_VERSION, "0x40000000 max leaf >= 0x40000001", "got 0x%x", r.eax);
 
     r = cpuid(PLINTH_CPUID_VERSION, 0);
-    CHECK_EQ(r.eax, 1u << 16 | 0, "0x40000001 ABI version 1.0");
+    CHECK_EQ(r.eax, (uint32_t)(PLINTH_ABI_MAJOR << 16 | PLINTH_ABI_MINOR), "0x40000001 ABI version (the header's)");
 
     r = cpuid(1, 0);
     CHECK(r.ecx & (1u << 31), "leaf 1: hypervisor bit set");

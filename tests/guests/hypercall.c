@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The hypercall ABI: both instructions, errors, statistics, preserved registers. */
 #include "guest.h"
+#include "plinth/version.h"
 
 GUEST("hypercall");
 
@@ -55,7 +56,7 @@ static void check_regs(int vmmcall, const char *name)
 {
     static const char *const names[15] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8",
                                           "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
-    static const uint64_t want[15] = {0x10000,
+    static const uint64_t want[15] = {(PLINTH_ABI_MAJOR << 16) | PLINTH_ABI_MINOR,
                                       0x1111111111111111ull,
                                       0x2222222222222222ull,
                                       0x3333333333333333ull,
@@ -93,7 +94,7 @@ int main(void)
         enum hc_insn insn = i ? HC_INSN_VMMCALL : HC_INSN_VMCALL;
         const char *what = i ? "VMMCALL" : "VMCALL";
         printf("hypercall: using %s\n", what);
-        CHECK_EQ(hypercall_insn(insn, HC_VERSION, 0, 0, 0, 0, 0), 0x10000, "HC_VERSION");
+        CHECK_EQ(hypercall_insn(insn, HC_VERSION, 0, 0, 0, 0, 0), (PLINTH_ABI_MAJOR << 16) | PLINTH_ABI_MINOR, "HC_VERSION");
         CHECK_EQ(hypercall_insn(insn, 999, 1, 2, 3, 4, 5), -PL_ENOSYS, "unknown number 999");
         CHECK_EQ(hypercall_insn(insn, HC_COUNT, 0, 0, 0, 0, 0), -PL_ENOSYS, "unknown number HC_COUNT");
         CHECK_EQ(hypercall_insn(insn, 1ull << 32 | HC_VERSION, 0, 0, 0, 0, 0), -PL_ENOSYS,

@@ -171,6 +171,13 @@ static void svm_set_state(struct vcpu *v, const struct vcpu_state *st)
     svm(v)->vmcb->control.clean = 0;
 }
 
+static void svm_set_io_bitmap(struct vcpu *v, uint64_t bitmap_pa)
+{
+    struct vmcb_control *c = &svm(v)->vmcb->control;
+    c->iopm_base_pa = bitmap_pa ? bitmap_pa : permission_maps_pa;
+    c->clean &= ~SVM_CLEAN_INTERCEPTS; /* the IOPM base is cached with them (APM 15.15.3) */
+}
+
 static void svm_get_state(struct vcpu *v, struct vcpu_state *st)
 {
     const struct vmcb_save *g = &svm(v)->vmcb->save;
@@ -436,4 +443,5 @@ const struct virt_ops svm_virt_ops = {
     .interruptible = svm_interruptible,
     .request_intr_window = svm_request_intr_window,
     .set_time_slice = svm_set_time_slice,
+    .set_io_bitmap = svm_set_io_bitmap,
 };

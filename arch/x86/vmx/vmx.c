@@ -96,6 +96,7 @@ struct vmx_vcpu {
  * vcpu_create. */
 static struct {
     bool ready, ok;
+    bool io_bitmaps;          /* "use I/O bitmaps" may be set */
     uint64_t basic, misc, ept_cap;
     uint32_t revision;
     uint32_t pin, proc, proc2, exit_ctls, entry_ctls;
@@ -269,7 +270,7 @@ static bool setup_config(void)
         { PROC_NMI_WINDOW_EXITING, OFF, "NMI-window exiting" },
         { PROC_MOV_DR_EXITING, OFF, "MOV-DR exiting" },
         { PROC_UNCOND_IO_EXITING, ON, "unconditional I/O exiting" },
-        { PROC_USE_IO_BITMAPS, OFF, "use I/O bitmaps" },
+        { PROC_USE_IO_BITMAPS, OFF, "use I/O bitmaps" },  /* per vCPU: set_io_bitmap */
         { PROC_MONITOR_TRAP_FLAG, OFF, "monitor trap flag" },
         { PROC_USE_MSR_BITMAPS, OFF, "use MSR bitmaps" },    /* every RDMSR/WRMSR exits */
         { PROC_SECONDARY_CONTROLS, ON, "activate secondary controls" },
@@ -333,6 +334,7 @@ static bool setup_config(void)
         return false;
     }
     cfg.preempt_timer = (cap_pin >> 32) & PIN_PREEMPTION_TIMER;
+    cfg.io_bitmaps = (cap_proc >> 32) & PROC_USE_IO_BITMAPS;
     cfg.save_preempt = cfg.exit_ctls & EXIT_SAVE_PREEMPTION_TIMER;
     cfg.preempt_rate = VMX_MISC_PREEMPT_RATE(cfg.misc);
     cfg.virtual_nmis = cfg.pin & PIN_VIRTUAL_NMIS;
@@ -861,6 +863,21 @@ static void vmx_set_time_slice(struct vcpu *v, uint64_t tsc_cycles)
     vmw(VM_EXIT_CONTROLS, s->exit_ctls);
 }
 
+/* With "use I/O bitmaps" set, "unconditional I/O exiting" is ignored and
+ * the bitmaps decide (SDM Vol. 3C 26.1.3). */
+static void vmx_set_io_bitmap(struct vcpu *v, uint64_t bitmap_pa)
+{
+    struct vmx_vcpu *s = load(v);
+    if (bitmap_pa && cfg.io_bitmaps) {
+        vmw(IO_BITMAP_A, bitmap_pa);
+        vmw(IO_BITMAP_B, bitmap_pa + 4096);
+        s->proc |= PROC_USE_IO_BITMAPS;
+    } else {
+        s->proc &= ~PROC_USE_IO_BITMAPS;
+    }
+    vmw(CPU_BASED_VM_EXEC_CONTROL, s->proc);
+}
+
 /* ---------------------------------------------------------------- CR exits */
 
 static bool long_mode_code(void)
@@ -1272,4 +1289,5 @@ const struct virt_ops vmx_virt_ops = {
     .interruptible = vmx_interruptible,
     .request_intr_window = vmx_request_intr_window,
     .set_time_slice = vmx_set_time_slice,
+    .set_io_bitmap = vmx_set_io_bitmap,
 };

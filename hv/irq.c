@@ -1,0 +1,139 @@
+/* Physical interrupts of the control domain's devices: a line bound with
+ * HC_IRQ_BIND is routed to the hypervisor, which raises the domain's chosen
+ * vector on its vCPU 0. A level-triggered line stays masked from its
+ * interrupt until the domain says HC_IRQ_DONE, so a device that keeps its
+ * line asserted cannot storm the CPU. */
+#include "hv/irq.h"
+
+#include "arch/x86/spinlock.h"
+#include "hv/arch_cpu.h"
+#include "hv/domain.h"
+#include "hv/log.h"
+#include "hv/schedule.h"
+#include "plinth/errno.h"
+#include "plinth/hypercall.h"
+
+#define IRQ_MAX_GSI 160
+#define FIRST_EXTERNAL_VECTOR 32
+
+struct irq_binding {
+    struct domain *dom;    /* NULL: unbound */
+    uint8_t vector;
+    bool level;
+    bool in_service;       /* level: masked until HC_IRQ_DONE */
+    uint64_t count;
+};
+
+static struct irq_binding bindings[IRQ_MAX_GSI];
+static spinlock_t irq_lock = SPINLOCK_INIT;
+static unsigned hv_console_isa_irq = ~0u;
+
+void irq_init(uint16_t console_port)
+{
+    /* COM1/COM3 use IRQ 4, COM2/COM4 IRQ 3 (PC/AT convention). */
+    if (console_port == 0x3F8 || console_port == 0x3E8)
+        hv_console_isa_irq = 4;
+    else if (console_port == 0x2F8 || console_port == 0x2E8)
+        hv_console_isa_irq = 3;
+}
+
+static bool hypervisor_owns(unsigned gsi)
+{
+    unsigned g;
+    bool level, low;
+    /* The PIT (IRQ 0) and the console UART's line stay with us. */
+    if (arch_irq_isa_to_gsi(0, &g, &level, &low) && g == gsi)
+        return true;
+    if (hv_console_isa_irq != ~0u && arch_irq_isa_to_gsi(hv_console_isa_irq, &g, &level, &low) && g == gsi)
+        return true;
+    return false;
+}
+
+static void line_fired(unsigned gsi)
+{
+    spin_lock(&irq_lock);
+    struct irq_binding *b = &bindings[gsi];
+    struct domain *d = b->dom;
+    if (!d) {
+        spin_unlock(&irq_lock);
+        arch_irq_mask(gsi, true); /* stray: nobody wants it */
+        return;
+    }
+    if (b->level) {
+        arch_irq_mask(gsi, true);
+        b->in_service = true;
+    }
+    b->count++;
+    struct vcpu *v = d->vcpus[0];
+    virq_raise(v, b->vector);
+    spin_unlock(&irq_lock);
+    schedule_notify(v);
+}
+
+int64_t irq_bind(struct domain *d, uint64_t line, uint64_t vector, uint64_t flags)
+{
+    unsigned gsi;
+    bool level = flags & IRQ_FLAG_LEVEL, low = flags & IRQ_FLAG_ACTIVE_LOW;
+    if (flags & ~(uint64_t)(IRQ_FLAG_LEVEL | IRQ_FLAG_ACTIVE_LOW | IRQ_FLAG_ISA))
+        return -PL_EINVAL;
+    if (vector != 0 && (vector < FIRST_EXTERNAL_VECTOR || vector > 255))
+        return -PL_EINVAL;
+    if (flags & IRQ_FLAG_ISA) {
+        if (line > UINT32_MAX || !arch_irq_isa_to_gsi((unsigned)line, &gsi, &level, &low))
+            return -PL_EINVAL;
+    } else {
+        if (line >= IRQ_MAX_GSI)
+            return -PL_ENOENT;
+        gsi = (unsigned)line;
+    }
+    if (gsi >= IRQ_MAX_GSI || !arch_irq_gsi_exists(gsi))
+        return -PL_ENOENT;
+    if (hypervisor_owns(gsi))
+        return -PL_EBUSY;
+    uint64_t irqf = spin_lock_irqsave(&irq_lock);
+    struct irq_binding *b = &bindings[gsi];
+    int64_t rc = gsi;
+    if (b->dom && b->dom != d) {
+        rc = -PL_EBUSY;
+    } else if (vector == 0) {
+        arch_irq_unroute(gsi);
+        *b = (struct irq_binding){ 0 };
+    } else {
+        *b = (struct irq_binding){ .dom = d, .vector = (uint8_t)vector, .level = level };
+        if (arch_irq_route(gsi, level, low, line_fired))
+            rc = -PL_ENOENT, *b = (struct irq_binding){ 0 };
+    }
+    spin_unlock_irqrestore(&irq_lock, irqf);
+    if (rc >= 0 && vector)
+        domain_log(d, "GSI %u (%s, active %s) -> vector %lu", gsi, level ? "level" : "edge", low ? "low" : "high",
+                   vector);
+    return rc;
+}
+
+int64_t irq_done(struct domain *d, uint64_t gsi)
+{
+    if (gsi >= IRQ_MAX_GSI)
+        return -PL_ENOENT;
+    uint64_t irqf = spin_lock_irqsave(&irq_lock);
+    struct irq_binding *b = &bindings[gsi];
+    int64_t rc = 0;
+    if (b->dom != d)
+        rc = -PL_ENOENT;
+    else if (b->level && b->in_service) {
+        b->in_service = false;
+        arch_irq_mask((unsigned)gsi, false);
+    }
+    spin_unlock_irqrestore(&irq_lock, irqf);
+    return rc;
+}
+
+void irq_release_domain(struct domain *d)
+{
+    uint64_t irqf = spin_lock_irqsave(&irq_lock);
+    for (unsigned gsi = 0; gsi < IRQ_MAX_GSI; gsi++)
+        if (bindings[gsi].dom == d) {
+            arch_irq_unroute(gsi);
+            bindings[gsi] = (struct irq_binding){ 0 };
+        }
+    spin_unlock_irqrestore(&irq_lock, irqf);
+}
