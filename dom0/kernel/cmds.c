@@ -404,9 +404,9 @@ static int cmd_vcpu_list(int argc, char **argv)
     kprintf("%-20s %5s %4s %4s %-8s %8s %10s  %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)", "Exits",
             "Affinity");
     int ret = 0;
-    for (unsigned i = 0; i < ndoms; i++)
+    for (unsigned i = 0; i < ndoms && !ret; i++)
         if (one < 0 || (unsigned)one == i)
-            ret |= vcpu_list_dom(&doms[i]);
+            ret = vcpu_list_dom(&doms[i]);
     return ret;
 }
 
@@ -608,6 +608,6 @@ const struct shell_cmd core_shell_cmds[] = {
       cmd_sched_credit },
     { "dmesg", "dmesg", "the hypervisor log", cmd_dmesg },
     { "devices", "devices", "block and network devices", cmd_devices },
-    { "shutdown", "shutdown", "power off (dom0 and with it the machine's manager)", cmd_shutdown },
+    { "shutdown", "shutdown", "power dom0 off (HC_SHUTDOWN)", cmd_shutdown },
 };
 const unsigned core_shell_cmd_count = sizeof(core_shell_cmds) / sizeof(core_shell_cmds[0]);

@@ -98,26 +98,25 @@ int parse_cpulist(const char *s, uint64_t *mask, char *err, size_t errlen)
     for (;;) {
         uint64_t lo, hi;
         const char *start = p;
-        if (parse_num(&p, UINT64_MAX, &lo) == -PL_EINVAL) {
+        int rc = parse_num(&p, 63, &lo);
+        if (rc == 0 && *p == '-') {
+            p++;
+            start = p;
+            rc = parse_num(&p, 63, &hi);
+            if (rc == 0 && hi < lo) {
+                hv_snprintf(err, errlen, "\"%s\": range %llu-%llu goes backwards", s, (unsigned long long)lo,
+                            (unsigned long long)hi);
+                return -PL_EINVAL;
+            }
+        } else {
+            hi = lo;
+        }
+        if (rc == -PL_EINVAL) {
             hv_snprintf(err, errlen, "\"%s\": expected a CPU number at \"%s\"", s, start);
             return -PL_EINVAL;
         }
-        hi = lo;
-        if (*p == '-') {
-            p++;
-            const char *s2 = p;
-            if (parse_num(&p, UINT64_MAX, &hi) == -PL_EINVAL) {
-                hv_snprintf(err, errlen, "\"%s\": expected a CPU number at \"%s\"", s, s2);
-                return -PL_EINVAL;
-            }
-            if (hi < lo) {
-                hv_snprintf(err, errlen, "\"%s\": range %llu-%llu goes backwards", s,
-                            (unsigned long long)lo, (unsigned long long)hi);
-                return -PL_EINVAL;
-            }
-        }
-        if (hi > 63) {
-            hv_snprintf(err, errlen, "\"%s\": CPU %llu is above 63", s, (unsigned long long)hi);
+        if (rc == -PL_ERANGE) {
+            hv_snprintf(err, errlen, "\"%s\": CPU %.*s is above 63", s, (int)(p - start), start);
             return -PL_EINVAL;
         }
         for (uint64_t c = lo; c <= hi; c++)
