@@ -87,14 +87,28 @@ static void autostart(void)
     }
 }
 
+/* The boot script: the module named by script= on dom0's command line, or
+ * else a file module called dom0.rc (the hypervisor may refuse key=value
+ * words it does not know on dom0's module line). */
+#define DEFAULT_SCRIPT "dom0.rc"
+
 static void run_boot_script(void)
 {
     char name[MODULE_NAME_MAX];
-    if (!start_info || !cmdline_value(start_info->cmdline, "script", name, sizeof(name)))
-        return;
-    const struct file_module *m = module_find(name);
-    if (!m) {
-        kprintf("dom0: script=%s: no file module called \"%s\"\n", name, name);
+    const struct file_module *m;
+    if (start_info && cmdline_value(start_info->cmdline, "script", name, sizeof(name))) {
+        m = module_find(name);
+        if (!m) {
+            kprintf("dom0: script=%s: no file module called \"%s\"\n", name, name);
+            return;
+        }
+    } else {
+        m = module_find(DEFAULT_SCRIPT);
+        if (!m)
+            return;
+    }
+    if (m->kind == MOD_KERNEL) {
+        kprintf("dom0: script %s is a kernel image, not run\n", m->name);
         return;
     }
     kprintf("dom0: running script %s\n", m->name);
