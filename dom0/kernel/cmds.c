@@ -334,7 +334,7 @@ static int cmd_console(int argc, char **argv)
             break;
         }
         if (n > 0) {
-            console_write(buf, (size_t)n);
+            console_write_untrusted(buf, (size_t)n);
             last = buf[n - 1];
             continue;
         }
@@ -430,6 +430,13 @@ static int cmd_vcpu_pin(int argc, char **argv)
     char err[120];
     if (parse_cpulist(argv[3], &mask, err, sizeof(err)) < 0) {
         kprintf("vcpu-pin: %s\n", err);
+        return 1;
+    }
+    uint32_t host = start_info ? start_info->host_cpus : 0;
+    if (host && host < 64 && !(mask & ((1ull << host) - 1))) {
+        char want[80], online[80];
+        kprintf("vcpu-pin: no CPU in %s is online (the online CPUs are %s)\n", format_cpulist(mask, want, sizeof(want)),
+                format_cpulist((1ull << host) - 1, online, sizeof(online)));
         return 1;
     }
     long rc = hc3(HC_VCPU_SET_AFFINITY, d->id, vcpu, mask);

@@ -20,12 +20,19 @@ static void putc_raw(char c)
     outb(COM1 + UART_THR, (uint8_t)c);
 }
 
+/* "\n" only: the hypervisor's serial driver sends "\r\n" for it (also
+ * with console=direct), and its log drops '\r'. */
 void console_write(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\n')
-            putc_raw('\r'); /* raw serial terminals; the hypervisor's log drops it */
+    for (size_t i = 0; i < n; i++)
         putc_raw(s[i]);
+}
+
+void console_write_untrusted(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        putc_raw(c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f) ? (char)c : '?');
     }
 }
 

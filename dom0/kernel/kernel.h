@@ -54,6 +54,9 @@ const char *module_kind_name(enum module_kind k);
 void console_init(void);
 void console_write(const char *s, size_t n);
 void console_puts(const char *s);
+/* Another domain's bytes: control characters other than \n and \t (and
+ * bytes above 0x7E) become '?', so a guest cannot drive the terminal. */
+void console_write_untrusted(const char *s, size_t n);
 
 /* ---- memory (mem.c) ---- */
 void mem_init(uint64_t free_start, uint64_t free_end);
