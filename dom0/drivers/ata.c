@@ -218,7 +218,7 @@ static int ata_write(struct blkdev *b, uint64_t lba, uint32_t count, const void 
             return fail(d, "write", lba);
         for (uint32_t s = 0; s < n; s++) {
             /* The first sector's DRQ comes without an interrupt. */
-            if (s == 0 ? !drv_wait(data_ready, c, ATA_TIMEOUT_US) : false)
+            if (s == 0 && !drv_wait(data_ready, c, ATA_TIMEOUT_US))
                 return fail(d, "write (timeout)", lba);
             uint8_t st = alt_status(c);
             if ((st & (ST_ERR | ST_DF)) || !(st & ST_DRQ))

@@ -112,10 +112,18 @@ int drv_irq_attach(unsigned irq, bool (*handler)(void *arg), void *arg, const ch
     return 0;
 }
 
+/* Devices often finish within microseconds (an emulated disk, a polled
+ * status): spin briefly before sleeping, since wait_until's sleeps last
+ * until the next interrupt or the 1 ms tick. */
+#define DRV_SPIN_NS 50000u
+
 bool drv_wait(bool (*cond)(void *arg), void *arg, uint64_t timeout_us)
 {
-    if (cond(arg))
-        return true;
+    uint64_t t0 = time_ns();
+    do {
+        if (cond(arg))
+            return true;
+    } while (time_ns() - t0 < DRV_SPIN_NS);
     return wait_until(cond, arg, timeout_us);
 }
 

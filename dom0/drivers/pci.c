@@ -135,6 +135,14 @@ void pci_print(const struct pci_dev *d)
                                    b->is64 ? "64" : "32", (unsigned long long)b->base,
                                    (unsigned long long)b->size);
     }
+    if (pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAPS) {
+        uint8_t off = pci_cfg_read8(d, PCI_CAP_PTR) & 0xFC;
+        for (unsigned guard = 0; off >= 0x40 && guard < 48 && n < sizeof line; guard++) {
+            n += (size_t)ksnprintf(line + n, sizeof line - n, "%s%02x", guard ? "," : " caps ",
+                                   pci_cfg_read8(d, off));
+            off = pci_cfg_read8(d, (uint8_t)(off + 1)) & 0xFC;
+        }
+    }
     if (d->irq_pin && n < sizeof line)
         n += (size_t)ksnprintf(line + n, sizeof line - n, " irq %u (INT%c)", d->irq_line,
                                'A' + d->irq_pin - 1);

@@ -55,7 +55,10 @@ static int vblk_request(struct vblk *vb, uint32_t type, uint64_t sector, uint32_
     if (virtq_post(&vb->q, bufs, n) < 0)
         return -PL_EIO;
     virtq_notify(&vb->v, &vb->q);
-    if (!drv_wait(vblk_done, vb, VBLK_TIMEOUT_US)) {
+    /* With an interrupt, sleep until it comes; polling spins a little first. */
+    bool done = vb->v.irq_ok ? wait_until(vblk_done, vb, VBLK_TIMEOUT_US)
+                             : drv_wait(vblk_done, vb, VBLK_TIMEOUT_US);
+    if (!done) {
         kprintf("%s: request type %u sector %llu timed out\n", vb->b.name, type,
                 (unsigned long long)sector);
         vb->broken = true;
