@@ -41,9 +41,10 @@ HV_ASM_SRCS := boot/entry.asm arch/x86/isr.asm boot/ap_trampoline_blob.asm $(wil
 HV_OBJS := $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.asm,$(BUILD)/hv/%.o,$(HV_ASM_SRCS))
 
 .PHONY: all iso
-all: $(BUILD)/plinth.elf $(BUILD)/plinth.iso guests
+all: $(BUILD)/plinth.elf $(BUILD)/plinth.iso guests dom0
 
 include tests/guests/guests.mk
+include dom0/dom0.mk
 
 # V=1 shows full command lines.
 Q := $(if $(V),,@)

@@ -1,0 +1,2 @@
+UNIT_TESTS += drvutil
+UNIT_SRCS_drvutil := dom0/drivers/drvutil.c
