@@ -387,9 +387,9 @@ static void reap(void)
             if (d->reboot_requested)
                 domain_log(d, "asked to reboot: a domain created by dom%u is restarted by it, not here", d->parent);
             if (d->destroyed)
-                summary->destroyed++;
+                summary->created_destroyed++;
             else if (d->crashed)
-                summary->crashed++;
+                summary->created_crashed++;
             summary->created_ended++;
             domain_destroy(d);
             __atomic_store_n(&s->in_use, false, __ATOMIC_RELEASE);
@@ -493,8 +493,10 @@ void domain_boot_all(const struct boot_info *bi, const struct domain_boot_params
             "%u rejected, %u destroyed by the control domain",
             sum->modules - sum->files, sum->exited_ok, sum->exited_error, sum->crashed, sum->rejected, sum->destroyed);
     if (sum->files || sum->created_ended)
-        pr_info("guests: %u files handed to the control domain; %u domains it created have ended", sum->files,
-                sum->created_ended);
+        pr_info("guests: %u files handed to the control domain; %u domains it created have ended: %u destroyed, "
+                "%u stopped for misbehaving, %u by themselves",
+                sum->files, sum->created_ended, sum->created_destroyed, sum->created_crashed,
+                sum->created_ended - sum->created_destroyed - sum->created_crashed);
     uint64_t in_use_after = mm_frames_in_use();
     sum->leaked_frames = in_use_after > in_use_before ? in_use_after - in_use_before : 0;
     if (sum->leaked_frames)

@@ -10,6 +10,7 @@ struct domain;
 struct domain_boot_summary {
     unsigned modules, files, exited_ok, exited_error, crashed, rejected, destroyed;
     unsigned created_ended;   /* domains created by the control domain that ended */
+    unsigned created_destroyed, created_crashed;
     uint64_t leaked_frames;
 };
 

@@ -29,8 +29,12 @@ static void console_flush_locked(struct domain *d)
 {
     if (d->console_len == 0)
         return;
-    d->console[d->console_len] = 0;
-    domain_log(d, "%s", d->console);
+    if (d->console_direct) {
+        log_console_write(d->console, d->console_len);
+    } else {
+        d->console[d->console_len] = 0;
+        domain_log(d, "%s", d->console);
+    }
     d->console_len = 0;
 }
 
@@ -43,25 +47,30 @@ void domain_console_flush(struct domain *d)
 
 void domain_console_putc(struct domain *d, char c)
 {
+    uint64_t flags = spin_lock_irqsave(&d->console_lock);
     if (d->console_direct) {
-        /* The control domain's shell: its bytes as they are, echo and
-         * prompts included (it is trusted with the terminal). */
-        log_console_write(&c, 1);
-        uint64_t flags = spin_lock_irqsave(&d->console_lock);
+        /* The control domain's shell: its bytes as they are (it is
+         * trusted with the terminal), a line at a time so hypervisor log
+         * lines never land inside one; a partial line (a prompt, an echo)
+         * goes out as soon as it reads the keyboard. */
         logring_write(&d->conring, &c, 1);
+        d->console[d->console_len++] = c;
+        if (c == '\n' || d->console_len == DOMAIN_CONSOLE_LINE - 1)
+            console_flush_locked(d);
         spin_unlock_irqrestore(&d->console_lock, flags);
         return;
     }
-    if (c == '\r')
+    if (c == '\r') {
+        spin_unlock_irqrestore(&d->console_lock, flags);
         return;
-    uint64_t flags = spin_lock_irqsave(&d->console_lock);
+    }
     if (c == '\n') {
         console_flush_locked(d);
         logring_write(&d->conring, &c, 1);
     } else {
         /* Replace control characters so a guest cannot drive our terminal. */
-        if ((unsigned char)c < 0x20 || (unsigned char)c == 0x7F)
-            c = '?';
+        if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7F)
+            c = '?'; /* C0 and C1 controls and anything not ASCII */
         d->console[d->console_len++] = c;
         logring_write(&d->conring, &c, 1);
         if (d->console_len == DOMAIN_CONSOLE_LINE - 1)
@@ -76,6 +85,8 @@ static bool vuart_input_ready(struct domain *d)
     if (!d->privileged)
         return false;
     uint64_t flags = spin_lock_irqsave(&d->console_lock);
+    if (d->console_direct)
+        console_flush_locked(d); /* it waits for input: show the prompt */
     if (d->uart_rx < 0)
         d->uart_rx = log_console_getc();
     bool ready = d->uart_rx >= 0;

@@ -39,11 +39,17 @@ int log_level_parse(const char *s, unsigned len)
     return -1;
 }
 
+static bool console_mid_line;
+
 static void emit(const char *s, size_t n, bool to_console)
 {
     logring_write(&ring, s, n);
-    if (to_console && console)
+    if (to_console && console) {
+        if (console_mid_line)
+            uart_write(console, "\n", 1);
+        console_mid_line = false;
         uart_write(console, s, n);
+    }
 }
 
 static uint64_t lock_console(void)
@@ -63,12 +69,15 @@ static void unlock_console(uint64_t flags)
         irq_enable();
 }
 
+/* A domain's direct console may leave the cursor mid-line (a prompt): the
+ * next log line then starts on a line of its own (emit). */
 void log_console_write(const char *s, size_t n)
 {
-    if (!console)
+    if (!console || n == 0)
         return;
     uint64_t flags = lock_console();
     uart_write(console, s, n);
+    console_mid_line = s[n - 1] != '\n';
     unlock_console(flags);
 }
 

@@ -18,5 +18,12 @@ int main(void)
     static uint64_t pos;
     CHECK_EQ(hypercall(HC_LOG_READ, (uint64_t)buf, sizeof(buf), (uint64_t)&pos, 0, 0), -PL_EPERM,
              "HC_LOG_READ: -EPERM");
+    /* Everything added since: creation, consoles, vCPUs, devices. */
+    static const uint64_t later[] = { HC_DOMAIN_CREATE, HC_CONSOLE_READ, HC_VCPU_INFO, HC_VCPU_SET_AFFINITY,
+                                      HC_DOMAIN_NEXT, HC_PLATFORM_INFO, HC_MEMORY_MAP, HC_IRQ_BIND, HC_IRQ_DONE };
+    unsigned refused = 0;
+    for (unsigned i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+        refused += hypercall(later[i], (uint64_t)buf, 4, 32, 0, 0) == -PL_EPERM;
+    CHECK_EQ(refused, sizeof(later) / sizeof(later[0]), "hypercalls 13..21: all -EPERM");
     return tests_failed();
 }

@@ -1,4 +1,5 @@
 """Integration test cases: each boots the real hypervisor image."""
+import re
 
 BOOT_OK = [
     r"Plinth \S+ \(ABI \d+\.\d+\) starting",
@@ -331,7 +332,7 @@ def management_case(emulator, timeout):
                 expect=[r"dom1\(ctl\): starting, .*control domain",
                         r"dom1\(ctl\): guest ctl: \d+ passed, 0 failed",
                         r"dom2\(victim\): destroyed by dom1",
-                        r"dom3\(noctl\): guest noctl: 7 passed, 0 failed",
+                        r"dom3\(noctl\): guest noctl: 8 passed, 0 failed",
                         r"guests: 3 modules: 2 exited with code 0, 0 exited with an error code, 0 stopped for "
                         r"misbehaving, 0 rejected, 1 destroyed by the control domain",
                         r"guests: all guest memory returned"],
@@ -343,4 +344,97 @@ CASES += [
     # unpause, re-weight and destroy other domains; others get -PL_EPERM.
     management_case("qemu", 120),
     management_case("bochs", 300),
+]
+
+# ---------------------------------------------------------------- dom0 (issue: domains and dom0)
+# One ISO: the hypervisor, dom0 (build/dom0.elf, the control domain) and
+# domain kernels and configs handed to dom0 as files. The harness types
+# into dom0's shell on the serial line and waits for each answer.
+PROMPT = r"dom0> "
+DOM0_FILES = [{"file": "build/guests/victim.elf", "cmdline": "type=file victim.elf"},
+              {"file": "build/guests/noctl.elf", "cmdline": "type=file noctl.elf"},
+              {"file": "build/guests/bad_memory.elf", "cmdline": "type=file bad_memory.elf"},
+              {"file": "build/guests/bad_hypercall.elf", "cmdline": "type=file bad_hypercall.elf"},
+              {"file": "tests/integration/fixtures/victim.cfg", "cmdline": "type=file victim.cfg"},
+              {"file": "tests/integration/fixtures/noctl.cfg", "cmdline": "type=file noctl.cfg"},
+              {"file": "tests/integration/fixtures/crasher.cfg", "cmdline": "type=file crasher.cfg"},
+              {"file": "tests/integration/fixtures/fuzz.cfg", "cmdline": "type=file fuzz.cfg"},
+              {"file": "tests/integration/fixtures/spin-auto.cfg", "cmdline": "type=file early.cfg"},
+              {"file": "tests/integration/fixtures/broken.cfg", "cmdline": "type=file broken.cfg"}]
+
+
+def free_mib_returned(log):
+    """`info` before the first create (with only the autostarted 8 MiB
+    "early" running) and after every other domain is gone: exactly early's
+    memory more is free, so all the others' came back too."""
+    free = [int(m) for m in re.findall(r"^memory\s+\d+ MiB total, (\d+) MiB free", log, re.M)]
+    if len(free) < 2:
+        return ["expected two `info` outputs with free memory, found %d" % len(free)]
+    if free[-1] == free[0] + 8:
+        return []
+    return ["free memory %d MiB with early running, %d MiB after every domain went (expected %d)" %
+            (free[0], free[-1], free[0] + 8)]
+
+
+def paused_made_no_progress(log):
+    """Two `list`s while victim is paused: its CPU time must not move."""
+    times = re.findall(r"^victim\s+\d+\s+paused\s+\d+\s+\d+\s+\d+\s+\d+\s+([\d.]+)", log, re.M)
+    if len(times) < 2:
+        return ["expected two `list` lines of the paused victim, found %d" % len(times)]
+    return [] if times[0] == times[-1] else ["paused victim's CPU time moved: %s -> %s" % (times[0], times[-1])]
+
+
+def dom0_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    steps = [
+        (r"dom0: ready", ""),
+        (PROMPT, "info\r"),
+        (r"^domains\s+\d+[\s\S]*?" + PROMPT, "list\r"),
+        (r"^early\s+\d+\s+(running|blocked)[\s\S]*?" + PROMPT, "create victim.cfg\r"),
+        (r"created domain \d+ \(victim\)[\s\S]*?" + PROMPT, "create noctl.cfg\r"),
+        (r"created domain \d+ \(noctl\)[\s\S]*?" + PROMPT, "create crasher.cfg\r"),
+        (r"created domain \d+ \(crasher\)[\s\S]*?" + PROMPT, "create broken.cfg\r"),
+        (r"broken.cfg:3: memory[\s\S]*?" + PROMPT, "create fuzz.cfg\r"),
+        (r"created domain \d+ \(fuzz\)[\s\S]*?" + PROMPT, "pause victim\r"),
+        (r"paused domain \d+ \(victim\)[\s\S]*?" + PROMPT, "list\r"),
+        (r"^victim\s+\d+\s+paused[\s\S]*?" + PROMPT, "vcpu-list victim\r"),
+        (PROMPT, "list\r"),
+        (r"^victim\s+\d+\s+paused[\s\S]*?" + PROMPT, "unpause victim\r"),
+        (r"unpaused domain \d+ \(victim\)[\s\S]*?" + PROMPT, "vcpu-pin victim all 1\r"),
+        # The fuzzer ends by itself; dom0 and victim must still be there.
+        (r"dom\d+\(fuzz\): exited through the exit port", "list\r"),
+        (r"^victim\s+\d+\s+(running|runnable|blocked)[\s\S]*?" + PROMPT, "vcpu-list victim\r"),
+        (r"^victim[\s\S]*?" + PROMPT, "console victim --no-follow\r"),
+        (r"^victim: running until destroyed[\s\S]*?" + PROMPT, "destroy victim\r"),
+        (r"destroyed domain \d+ \(victim\)[\s\S]*?" + PROMPT, "destroy early\r"),
+        (r"destroyed domain \d+ \(early\)[\s\S]*?" + PROMPT, "list\r"),
+        (r"Name[\s\S]*?" + PROMPT, "info\r"),
+        (r"^domains\s+1\b[\s\S]*?" + PROMPT, "dmesg\r"),
+        (r"dom\d+\(crasher\): stopped[\s\S]*?" + PROMPT, "shutdown\r"),
+    ]
+    return dict(name="%s-dom0-shell" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout,
+                args="console=com1 testexit=%s dom0_mem=64M" % testexit,
+                modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"}] + DOM0_FILES,
+                interact=steps,
+                expect=[r"dom1\(dom0\): starting, 64 MiB, .*control domain",
+                        r"created domain \d+ \(early\)",
+                        r"dom\d+\(noctl\): guest noctl: 8 passed, 0 failed",
+                        r"WARNING: dom\d+\(crasher\): stopped: read access to guest-physical 0xc0000000",
+                        r"dom\d+\(fuzz\): bad_hypercall: seed 0x[0-9a-f]+, 100000 calls",
+                        r"dom\d+\(fuzz\): bad_hypercall: \d+ succeeded, \d+ -ENOSYS, 0 invalid results",
+                        r"dom\d+\(victim\): destroyed by dom1",
+                        r"domain \d+ \(victim\): all vCPUs pinned to CPUs 1",
+                        # vcpu-list after the pin: vCPU 0 on CPU 1, affinity 1
+                        r"^victim\s+\d+\s+0\s+1\s+\w+\s+[\d.]+\s+\d+\s+1$",
+                        r"guests: 10 files handed to the control domain; 5 domains it created have ended: "
+                        r"2 destroyed, 1 stopped for misbehaving, 2 by themselves",
+                        r"guests: all guest memory returned",
+                        r"plinth: boot complete"],
+                check=lambda log: free_mib_returned(log) + paused_made_no_progress(log),
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING: (?!dom\d+\(crasher\))"])
+
+
+CASES += [
+    dom0_case("qemu", 180),
+    dom0_case("bochs", 480),
 ]

@@ -8,13 +8,21 @@ with a timeout, captures the serial port to a file, and checks:
   * regular expressions that must / must not appear in the log.
 Nothing here sleeps to synchronise: the emulator's exit is the signal, and
 the timeout only bounds a hang.
+
+A case with "interact": [(REGEX, TEXT), ...] talks to the serial port over
+a TCP socket instead of a file (QEMU connects with -serial tcp:, Bochs with
+com1 mode=socket-client): for each step the harness waits until REGEX
+appears in the output after the previous step's match, then types TEXT.
+A step whose REGEX never shows up fails the case ("interact: ...").
 """
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -68,13 +76,14 @@ def build_iso(name, args, workdir, modules=()):
     return iso
 
 
-def qemu_command(case, iso, serial_path):
+def qemu_command(case, iso, serial_path, serial_port=None):
+    serial = "tcp:127.0.0.1:%d" % serial_port if serial_port else "file:" + serial_path
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", case.get("cpu", "max"),
            "-machine", case.get("machine", "q35"), "-m", str(case.get("mem", 512)),
            "-smp", str(case.get("qemu_smp", case.get("cpus", 1))), "-cdrom", iso, "-boot", "d",
            "-display", "none", "-vga", "none", "-monitor", "none", "-no-reboot",
-           "-serial", "file:" + serial_path,
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+           "-serial", serial,
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + list(case.get("qemu_args", []))
     if case.get("firmware") == "uefi":
         ovmf = next((p for p in OVMF_CANDIDATES if os.path.exists(p)), None)
         if not ovmf:
@@ -92,7 +101,7 @@ vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
 clock: sync=none, time0=local
-com1: enabled=1, mode=file, dev={serial}
+com1: enabled=1, {com1}
 display_library: term
 log: {log}
 panic: action=fatal
@@ -103,12 +112,16 @@ port_e9_hack: enabled=0
 """
 
 
-def bochs_command(case, iso, serial_path, workdir):
+def bochs_command(case, iso, serial_path, workdir, serial_port=None):
     rc = os.path.join(workdir, "bochsrc")
+    com1 = ("mode=socket-client, dev=127.0.0.1:%d" % serial_port if serial_port
+            else "mode=file, dev=%s" % serial_path)
     with open(rc, "w") as f:
         f.write(BOCHSRC.format(mem=case.get("mem", 512), model=case.get("model", "corei7_skylake_x"),
                                cpus=case.get("cpus", 1), ips=case.get("ips", 4000000), iso=iso,
-                               serial=serial_path, log=os.path.join(workdir, "bochs.log")))
+                               com1=com1, log=os.path.join(workdir, "bochs.log")))
+        for line in case.get("bochs_lines", []):
+            f.write(line.format(workdir=workdir) + "\n")
     cmds = os.path.join(workdir, "bochs.cmds")
     with open(cmds, "w") as f:
         f.write("c\n")
@@ -118,17 +131,77 @@ def bochs_command(case, iso, serial_path, workdir):
     return ["script", "-qefc", inner, "/dev/null"]
 
 
+class SerialConversation:
+    """The emulator's serial port on a TCP socket: collects the output and
+    types each step's text once its pattern has appeared."""
+
+    def __init__(self, steps):
+        self.steps = list(steps)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.out = bytearray()
+        self.done_steps = 0
+        self.problem = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.listener.settimeout(120)
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            self.problem = "interact: the emulator never connected to the serial socket"
+            return
+        conn.settimeout(0.2)
+        pos = 0
+        for pattern, text in self.steps + [(None, None)]:
+            rx = re.compile(pattern.encode(), re.M) if pattern else None
+            while True:
+                m = rx.search(self.out, pos) if rx else None
+                if m:
+                    pos = m.end()
+                    break
+                try:
+                    data = conn.recv(65536)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    if rx:
+                        self.problem = "interact: step %d: %r never appeared" % (self.done_steps + 1, pattern)
+                    conn.close()
+                    return
+                self.out += data
+            conn.sendall(text.encode())
+            self.done_steps += 1
+
+    def finish(self):
+        self.thread.join(timeout=5)
+        self.listener.close()
+        return self.out.decode(errors="replace").replace("\r\n", "\n")
+
+
 def run_case(case, keep_logs_dir):
     name = case["name"]
     workdir = tempfile.mkdtemp(prefix="plinth-" + name + "-")
     serial = os.path.join(workdir, "serial.log")
     open(serial, "w").close()
+    conversation = None
     try:
+        if "setup" in case:
+            case["setup"](workdir)
         iso = build_iso(name, case["args"], workdir, case.get("modules", ()))
+        if "interact" in case:
+            conversation = SerialConversation(case["interact"])
+        port = conversation.port if conversation else None
         if case["emulator"] == "qemu":
-            cmd = qemu_command(case, iso, serial)
+            cmd = qemu_command(case, iso, serial, port)
+            cmd = [a.format(workdir=workdir) for a in cmd]
         else:
-            cmd = bochs_command(case, iso, serial, workdir)
+            cmd = bochs_command(case, iso, serial, workdir, port)
         start = time.monotonic()
         try:
             r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=case.get("timeout", 120))
@@ -138,13 +211,21 @@ def run_case(case, keep_logs_dir):
             status, emu_out = None, ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace")
             timed_out = True
         elapsed = time.monotonic() - start
-        with open(serial, errors="replace") as f:
-            log = f.read()
+        if conversation:
+            log = conversation.finish()
+        else:
+            with open(serial, errors="replace") as f:
+                log = f.read()
         os.makedirs(keep_logs_dir, exist_ok=True)
         with open(os.path.join(keep_logs_dir, name + ".log"), "w") as f:
             f.write(log)
             f.write("\n--- emulator output ---\n" + emu_out[-4000:])
         problems = check(case, log, status, timed_out)
+        if conversation and conversation.problem:
+            problems.insert(0, conversation.problem)
+        elif conversation and conversation.done_steps < len(case["interact"]):
+            problems.insert(0, "interact: only %d of %d steps done" % (conversation.done_steps,
+                                                                        len(case["interact"])))
         return problems, elapsed, log
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
