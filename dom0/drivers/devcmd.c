@@ -27,13 +27,16 @@ static void print_irq_line(unsigned irq, uint64_t count, uint64_t unclaimed)
 
 static int cmd_lspci(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: lspci\n");
+    bool verbose = argc == 2 && strcmp(argv[1], "-v") == 0;
+    if (argc != 1 && !verbose) {
+        kprintf("usage: lspci [-v]\n");
         return 1;
     }
-    for (unsigned i = 0; i < pci_count(); i++)
+    for (unsigned i = 0; i < pci_count(); i++) {
         pci_print(pci_get(i));
+        if (verbose)
+            pci_print_caps(pci_get(i));
+    }
     kprintf("%u functions\n", pci_count());
     drv_irq_stats(print_irq_line);
     return 0;
@@ -350,7 +353,7 @@ static int cmd_net(int argc, char **argv)
 }
 
 const struct shell_cmd driver_shell_cmds[] = {
-    { "lspci", "lspci", "list PCI functions and interrupt lines", cmd_lspci },
+    { "lspci", "lspci [-v]", "list PCI functions (-v: interrupt pins, capabilities) and interrupt lines", cmd_lspci },
     { "blk", "blk [<disk> info|read <lba> [count]|write <lba> <count> <byte>|sum <lba> <count>|flush]",
       "block devices: list, inspect, read (hex dump), write, FNV-1a checksum, flush", cmd_blk },
     { "net", "net [<nic> info|arp <ipv4> [src-ipv4]|stats]",

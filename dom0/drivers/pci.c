@@ -135,17 +135,8 @@ void pci_print(const struct pci_dev *d)
                                    b->is64 ? "64" : "32", (unsigned long long)b->base,
                                    (unsigned long long)b->size);
     }
-    if (pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAPS) {
-        uint8_t off = pci_cfg_read8(d, PCI_CAP_PTR) & 0xFC;
-        for (unsigned guard = 0; off >= 0x40 && guard < 48 && n < sizeof line; guard++) {
-            n += (size_t)ksnprintf(line + n, sizeof line - n, "%s%02x", guard ? "," : " caps ",
-                                   pci_cfg_read8(d, off));
-            off = pci_cfg_read8(d, (uint8_t)(off + 1)) & 0xFC;
-        }
-    }
     if (d->irq_pin && n < sizeof line)
-        n += (size_t)ksnprintf(line + n, sizeof line - n, " irq %u (INT%c)", d->irq_line,
-                               'A' + d->irq_pin - 1);
+        n += (size_t)ksnprintf(line + n, sizeof line - n, " irq %u", d->irq_line);
     if (d->driver && n < sizeof line)
         n += (size_t)ksnprintf(line + n, sizeof line - n, " -> %s", d->driver);
     kprintf("%s\n", line);
@@ -233,6 +224,23 @@ void pci_enable(struct pci_dev *d, uint16_t bits)
     uint16_t cmd = pci_cfg_read16(d, PCI_COMMAND);
     cmd = (uint16_t)((cmd | bits) & ~PCI_CMD_INTX_DISABLE);
     pci_cfg_write16(d, PCI_COMMAND, cmd);
+}
+
+void pci_print_caps(const struct pci_dev *d)
+{
+    char line[128];
+    size_t n = (size_t)ksnprintf(line, sizeof line, "    INT%c, capabilities:",
+                                 d->irq_pin ? 'A' + d->irq_pin - 1 : '-');
+    unsigned count = 0;
+    if (pci_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAPS) {
+        uint8_t off = pci_cfg_read8(d, PCI_CAP_PTR) & 0xFC;
+        for (unsigned guard = 0; off >= 0x40 && guard < 48 && n + 8 < sizeof line; guard++) {
+            n += (size_t)ksnprintf(line + n, sizeof line - n, " %02x@%02x", pci_cfg_read8(d, off), off);
+            off = pci_cfg_read8(d, (uint8_t)(off + 1)) & 0xFC;
+            count++;
+        }
+    }
+    kprintf("%s%s\n", line, count ? "" : " none");
 }
 
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t cap_id)

@@ -62,5 +62,7 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t cap_id);
 const char *pci_class_name(uint8_t class_code, uint8_t subclass);
 /* Print one device line (lspci, boot log). */
 void pci_print(const struct pci_dev *d);
+/* Print its interrupt pin and capability list (id@offset), indented. */
+void pci_print_caps(const struct pci_dev *d);
 
 #endif
