@@ -1,4 +1,5 @@
 """Integration test cases: each boots the real hypervisor image."""
+import os
 import re
 
 BOOT_OK = [
@@ -400,7 +401,10 @@ def dom0_case(emulator, timeout):
         (r"^victim\s+\d+\s+paused[\s\S]*?" + PROMPT, "vcpu-list victim\r"),
         (PROMPT, "list\r"),
         (r"^victim\s+\d+\s+paused[\s\S]*?" + PROMPT, "unpause victim\r"),
-        (r"unpaused domain \d+ \(victim\)[\s\S]*?" + PROMPT, "vcpu-pin victim all 1\r"),
+        (r"unpaused domain \d+ \(victim\)[\s\S]*?" + PROMPT, "sched-credit -d victim -w 512 -c 50\r"),
+        (PROMPT, "sched-credit -d victim -w 0\r"),
+        (r"weight \"0\" is not a number in 1..65535[\s\S]*?" + PROMPT, "sched-credit\r"),
+        (r"^victim\s+\d+\s+512\s+50$[\s\S]*?" + PROMPT, "vcpu-pin victim all 1\r"),
         # The fuzzer ends by itself; dom0 and victim must still be there.
         (r"dom\d+\(fuzz\): exited through the exit port", "list\r"),
         (r"^victim\s+\d+\s+(running|runnable|blocked)[\s\S]*?" + PROMPT, "vcpu-list victim\r"),
@@ -437,4 +441,101 @@ def dom0_case(emulator, timeout):
 CASES += [
     dom0_case("qemu", 180),
     dom0_case("bochs", 480),
+]
+
+
+# ---------------------------------------------------------------- dom0's devices
+# dom0 owns the physical disks and NICs: it finds them on PCI (and the
+# legacy IDE ports), takes their interrupts through HC_IRQ_BIND and does DMA
+# with host-physical addresses from HC_MEMORY_MAP. The disks hold a pattern
+# the test writes; dom0 must read back the same FNV-1a 64 checksum.
+DISK_SECTORS = 2048
+
+
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def disk_pattern(seed):
+    out = bytearray()
+    for lba in range(DISK_SECTORS):
+        line = ("plinth disk %s sector %06d " % (seed, lba)).encode()
+        out += (line * (512 // len(line) + 1))[:512]
+    return bytes(out)
+
+
+def write_disk(path, seed):
+    with open(path, "wb") as f:
+        f.write(disk_pattern(seed))
+
+
+def dom0_devices_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    sum_virtio = fnv1a64(disk_pattern("virtio")[512 * 16:512 * 80])
+    sum_ata = fnv1a64(disk_pattern("ata")[512 * 16:512 * 80])
+    steps = [(r"dom0: ready", ""), (PROMPT, "devices\r"), (PROMPT, "lspci\r")]
+    expect = [r"dom1\(dom0\): GSI \d+ \(\w+, active \w+\) -> vector \d+"]
+    if emulator == "qemu":
+        qemu_args = ["-drive", "file={workdir}/virtio.img,if=none,id=vd0,format=raw",
+                     "-device", "virtio-blk-pci,drive=vd0",
+                     "-drive", "file={workdir}/ata.img,if=ide,index=0,format=raw",
+                     "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
+                     "-netdev", "user,id=n1", "-device", "e1000,netdev=n1"]
+        disks = [("virtio-blk", sum_virtio), ("ata", sum_ata)]
+        nics = ["virtio-net", "e1000"]
+    else:
+        qemu_args = []
+        disks = [("ata", sum_ata)]
+        nics = ["e1000"]
+    for drv, want in disks:
+        steps += [(PROMPT, "blk %s sum 16 64\r" % ("disk0" if drv == disks[0][0] else "disk1")),
+                  (r"fnv1a64 [0-9a-f]{16} over 64 sector\(s\) at 16[\s\S]*?" + PROMPT,
+                   "blk %s write 100 4 0x5a\r" % ("disk0" if drv == disks[0][0] else "disk1")),
+                  (r"wrote 4 sector\(s\) of 0x5a at 100[\s\S]*?" + PROMPT,
+                   "blk %s read 100 4\r" % ("disk0" if drv == disks[0][0] else "disk1")),
+                  (r"read 4 sector\(s\) at 100[\s\S]*?" + PROMPT,
+                   "blk %s info\r" % ("disk0" if drv == disks[0][0] else "disk1"))]
+        expect.append(r"disk\d: fnv1a64 %016x over 64 sector\(s\) at 16" % want)
+        expect.append(r"disk\d: driver %s, %d sectors of 512 bytes .*, [1-9]\d* interrupts" % (drv, DISK_SECTORS))
+    for i, drv in enumerate(nics):
+        steps += [(PROMPT, "net net%d arp 10.0.2.2 10.0.2.15\r" % i),
+                  (r"net%d: (10.0.2.2 is at|no ARP reply)[\s\S]*?" % i + PROMPT, "net net%d stats\r" % i)]
+        expect += [r"net%d: 10.0.2.2 is at 52:55:0a:00:02:02" % i,
+                   r"net%d: tx [1-9]\d* frames, rx [1-9]\d* frames, [1-9]\d* interrupts" % i]
+    # A domU touching a physical device's memory is stopped: on Bochs the
+    # e1000's BAR is at 0xc0000000, exactly what bad_memory reads.
+    steps += [(PROMPT, "create crasher.cfg\r"),
+              (r"dom\d+\(crasher\): stopped", "net net0 arp 10.0.2.2 10.0.2.15\r"),
+              (r"net0: (10.0.2.2 is at|no ARP reply)[\s\S]*?" + PROMPT, "shutdown\r")]
+    expect += [r"WARNING: dom\d+\(crasher\): stopped: read access to guest-physical 0xc0000000 outside its memory"]
+    if emulator == "bochs":
+        bochs_lines = ["ata0-slave: type=disk, path={workdir}/ata.img, mode=flat, cylinders=4, heads=16, spt=32",
+                       "pci: enabled=1, chipset=i440fx, slot1=e1000",
+                       "e1000: enabled=1, mac=52:54:00:12:34:56, ethmod=slirp"]
+    else:
+        bochs_lines = []
+
+    def setup(workdir):
+        write_disk(os.path.join(workdir, "virtio.img"), "virtio")
+        write_disk(os.path.join(workdir, "ata.img"), "ata")
+
+    # machine "pc": on q35, if=ide disks sit behind AHCI, not the legacy
+    # IDE ports the ATA driver uses.
+    return dict(name="%s-dom0-devices" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout,
+                machine="pc",
+                args="console=com1 testexit=%s dom0_mem=64M" % testexit,
+                modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"},
+                         {"file": "build/guests/bad_memory.elf", "cmdline": "type=file bad_memory.elf"},
+                         {"file": "tests/integration/fixtures/crasher.cfg", "cmdline": "type=file crasher.cfg"}],
+                qemu_args=qemu_args, bochs_lines=bochs_lines, setup=setup, interact=steps,
+                expect=expect + [r"guests: all guest memory returned", r"plinth: boot complete"],
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING: (?!dom\d+\(crasher\))"])
+
+
+CASES += [
+    dom0_devices_case("qemu", 180),
+    dom0_devices_case("bochs", 480),
 ]

@@ -174,14 +174,14 @@ class SerialConversation:
                         self.problem = "interact: step %d: %r never appeared" % (self.done_steps + 1, pattern)
                     conn.close()
                     return
-                self.out += data
+                self.out += data.replace(b"\r", b"")  # so that $ ends a line in the patterns
             conn.sendall(text.encode())
             self.done_steps += 1
 
     def finish(self):
         self.thread.join(timeout=5)
         self.listener.close()
-        return self.out.decode(errors="replace").replace("\r\n", "\n")
+        return self.out.decode(errors="replace")
 
 
 def run_case(case, keep_logs_dir):
