@@ -92,9 +92,14 @@ $(BUILD)/plinth.elf: $(HV_OBJS) $(BUILD)/ksyms.o linker.ld
 	  { echo "error: code moved between link passes; backtraces would lie" >&2; rm -f $@; exit 1; }
 
 # Hybrid BIOS + UEFI image (grub-mkrescue): dd it to a USB stick.
-$(BUILD)/plinth.iso: $(BUILD)/plinth.elf grub.cfg
-	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+# It holds dom0 and two example domains (dom0/examples).
+ISO_DOMAINS := $(BUILD)/guests/hello64.elf $(BUILD)/guests/victim.elf dom0/examples/hello.cfg \
+               dom0/examples/spinner.cfg
+$(BUILD)/plinth.iso: $(BUILD)/plinth.elf $(BUILD)/dom0.elf $(ISO_DOMAINS) grub.cfg
+	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/domains
 	cp $(BUILD)/plinth.elf $(BUILD)/iso/boot/plinth.elf
+	cp $(BUILD)/dom0.elf $(BUILD)/iso/boot/dom0.elf
+	cp $(ISO_DOMAINS) $(BUILD)/iso/boot/domains/
 	cp grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(BUILD)/iso 2> $(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
 

@@ -539,3 +539,20 @@ CASES += [
     dom0_devices_case("qemu", 180),
     dom0_devices_case("bochs", 480),
 ]
+
+
+# The release image itself (build/plinth.iso, grub.cfg): dom0 comes up with
+# its example domains, the shell works, and powering dom0 off ends cleanly.
+CASES += [
+    dict(name="qemu-release-iso", emulator="qemu", cpus=2, mem=1024, timeout=120, iso="build/plinth.iso",
+         expect_exit="none", args="",
+         interact=[(r"dom0: ready", ""),
+                   (PROMPT, "list\r"),
+                   (r"^spinner\s+\d+\s+(running|runnable|blocked)[\s\S]*?" + PROMPT, "create hello.cfg\r"),
+                   (r"dom\d+\(hello\): exited through the exit port with code 0", "shutdown\r"),
+                   (r"plinth: boot complete", "")],
+         expect=[r"dom\d+\(hello\): guest hello64: \d+ passed, 0 failed",
+                 r"dom\d+\(spinner\): stopped: its control domain dom1 ended",
+                 r"guests: all guest memory returned"],
+         reject=[r"FAIL", r"ERROR:", r"PANIC"]),
+]
