@@ -926,6 +926,57 @@ static void test_mutations_stay_in_bounds(void **state)
     }
 }
 
+/* elf_parse_head: only the first head_len bytes are readable (a malloc'ed
+ * copy of just those, so ASan catches a read beyond), the segments are
+ * checked against the whole size. */
+static int parse_head(const struct img *src, size_t head_len, size_t size)
+{
+    uint8_t *copy = malloc(head_len);
+    assert_non_null(copy);
+    memcpy(copy, src->buf, head_len);
+    memset(err, 0, sizeof(err));
+    int rc = elf_parse_head(copy, head_len, size, &out, err, sizeof(err));
+    free(copy);
+    return rc;
+}
+
+static void test_head_only(void **state)
+{
+    (void)state;
+    make64(&im);
+    /* Headers within the first 0x800 bytes, segments beyond: fine. */
+    assert_int_equal(parse_head(&im, 0x800, im.size), 0);
+    assert_int_equal(out.segment_count, 2);
+    assert_int_equal(out.entry, STD64_ENTRY);
+    /* The same verdicts as elf_parse on the whole image. */
+    struct elf_image whole;
+    assert_int_equal(elf_parse(im.buf, im.size, &whole, err, sizeof(err)), 0);
+    assert_memory_equal(&whole, &out, sizeof(out));
+    /* A segment running past the (whole) size is still refused. */
+    assert_int_equal(parse_head(&im, 0x800, 0x2800), -PL_EINVAL);
+    assert_err_contains("run past the end of the file");
+    /* Program headers beyond the head: -PL_E2BIG, not a read past it. */
+    hdr_phoff(&im, 0x900);
+    assert_int_equal(parse_head(&im, 0x800, im.size), -PL_E2BIG);
+    assert_err_contains("beyond the first");
+    /* A head shorter than the ELF header. */
+    make64(&im);
+    assert_int_equal(parse_head(&im, 40, im.size), -PL_EINVAL);
+    assert_err_contains("ELF header not in the first");
+}
+
+static void test_head_multiboot_search_limited_to_head(void **state)
+{
+    (void)state;
+    make32(&im);
+    img_multiboot(&im, 0x1000, 3);
+    assert_int_equal(parse_head(&im, 0x1100, im.size), 0);
+    assert_true(out.multiboot1);
+    /* The header lies beyond the head: not found (and not read). */
+    assert_int_equal(parse_head(&im, 0x1000, im.size), 0);
+    assert_false(out.multiboot1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -957,6 +1008,8 @@ int main(void)
         cmocka_unit_test(test_result_is_fresh),
         cmocka_unit_test(test_truncated_at_every_length),
         cmocka_unit_test(test_mutations_stay_in_bounds),
+        cmocka_unit_test(test_head_only),
+        cmocka_unit_test(test_head_multiboot_search_limited_to_head),
     };
     return cmocka_run_group_tests_name("elf", tests, NULL, NULL);
 }
