@@ -5,6 +5,7 @@
 #include "arch/x86/paging.h"
 #include "hv/devices.h"
 #include "hv/format.h"
+#include "hv/evtchn.h"
 #include "hv/irq.h"
 #include "hv/log.h"
 #include "hv/mm.h"
@@ -202,6 +203,7 @@ void domain_destroy(struct domain *d)
 {
     registry_remove(d); /* first: nobody may find it while it goes */
     irq_release_domain(d);
+    evtchn_domain_destroy(d);
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch_vcpu_destroy(d->vcpus[i]);
         kfree(d->vcpus[i]);

@@ -54,6 +54,7 @@ struct domain {
     unsigned parent;         /* id of the domain that created it by hypercall, 0: a boot module */
     struct io_perm *io_perm; /* the control domain's port permissions (hv/devices.c), else NULL */
     uint32_t pci_address;    /* its PCI CONFIG_ADDRESS register (forwarded accesses) */
+    struct evtchn_domain *evtchn; /* its event channels (hv/evtchn.c), NULL until first used */
 
     /* console (16550 at 0x3F8) */
     bool console_direct;     /* bytes go to the serial console as they are, not as log lines */

@@ -7,6 +7,7 @@
 #include "hv/arch_cpu.h"
 #include "hv/domain.h"
 #include "hv/domain_boot.h"
+#include "hv/evtchn.h"
 #include "hv/irq.h"
 #include "hv/mm.h"
 #include "hv/pmm.h"
@@ -14,6 +15,8 @@
 #include "hv/schedule.h"
 #include "hv/string.h"
 #include "plinth/errno.h"
+#include "plinth/evtchn.h"
+#include "plinth/ioreq.h"
 #include "plinth/version.h"
 
 #define NS_PER_SECOND 1000000000ull
@@ -370,6 +373,15 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
     case HC_IRQ_BIND:
     case HC_IRQ_DONE:
         *ret = hc_management(v, nr, a);
+        return false;
+    case HC_EVTCHN_INIT:
+    case HC_EVTCHN_ALLOC_UNBOUND:
+    case HC_EVTCHN_BIND:
+    case HC_EVTCHN_SEND:
+    case HC_EVTCHN_CLOSE:
+    case HC_EVTCHN_UNMASK:
+    case HC_EVTCHN_STATUS:
+        *ret = evtchn_hypercall(v, nr, a);
         return false;
     default:
         *ret = -PL_ENOSYS;

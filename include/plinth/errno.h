@@ -11,6 +11,7 @@
 #define PL_OK        0
 #define PL_EPERM     1   /* caller lacks the privilege */
 #define PL_ENOENT    2   /* no such object */
+#define PL_ESRCH     3   /* no such domain */
 #define PL_EIO       5   /* device or I/O failure */
 #define PL_E2BIG     7   /* argument longer than the limit */
 #define PL_ENOMEM   12   /* out of memory */
@@ -21,6 +22,7 @@
 #define PL_ENOSPC   28   /* a fixed-size table is full */
 #define PL_ERANGE   34   /* value out of range */
 #define PL_ENOSYS   38   /* no such call */
+#define PL_ENOTCONN 107  /* an event channel without a peer */
 #define PL_ETIMEDOUT 110 /* operation did not finish in time */
 
 #endif

@@ -68,7 +68,9 @@
  * the caller calls HC_IRQ_DONE. vector 0 unbinds. */
 #define HC_IRQ_BIND 20
 #define HC_IRQ_DONE 21      /* (gsi) -> 0: unmask a level-triggered line after handling it */
-#define HC_COUNT 22
+/* 22..28: event channels (include/plinth/evtchn.h); 29..33: device models
+ * (include/plinth/ioreq.h). */
+#define HC_COUNT 34
 
 #define HC_LOG_READ_MAX 4096
 #define HC_CONSOLE_READ_MAX 4096

@@ -80,7 +80,8 @@ unsigned long hypercalls_made;
 bool hc_result_valid(long v)
 {
     static const int codes[] = {PL_EPERM,  PL_ENOENT, PL_EIO,    PL_E2BIG,  PL_ENOMEM,   PL_EFAULT, PL_EBUSY,
-                                PL_EEXIST, PL_EINVAL, PL_ENOSPC, PL_ERANGE, PL_ENOSYS, PL_ETIMEDOUT};
+                                PL_EEXIST, PL_EINVAL, PL_ENOSPC, PL_ERANGE, PL_ENOSYS, PL_ETIMEDOUT,
+                                PL_ESRCH,  PL_ENOTCONN};
     if (v >= 0)
         return true;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plinth device-model interface, ABI version 1.2 (docs/pv-io.md).
+ *
+ * A domU's virtio-mmio register windows (the platform layout below) are not
+ * backed by anything in the hypervisor: an access to one is decoded and
+ * queued as a request on the ring of the device model registered for that
+ * domain (dom0), which is notified on an event-channel port. The vCPU waits
+ * until the device model completes the request (HC_IOREQ_COMPLETE), except
+ * for writes to the QueueNotify register, which are queued as
+ * IOREQ_TYPE_NOTIFY and need no completion (the vCPU continues at once).
+ * The device model reads the domU's memory through a foreign mapping
+ * (HC_FOREIGN_MAP) and raises the device's interrupt with HC_DOMAIN_IRQ.
+ * All of these calls are for the control domain only (-PL_EPERM).
+ */
+#ifndef PLINTH_IOREQ_H
+#define PLINTH_IOREQ_H
+
+#include <stdint.h>
+
+/* ---- the domU platform: virtio-mmio devices (virtio 1.2 section 4.2) ---- */
+#define PLINTH_VIRTIO_MMIO_BASE 0xFE000000ull   /* device n at BASE + n * STRIDE */
+#define PLINTH_VIRTIO_MMIO_STRIDE 0x1000ull
+#define PLINTH_VIRTIO_MMIO_SIZE 0x200ull        /* register window of each device */
+#define PLINTH_VIRTIO_MMIO_MAX 8
+#define PLINTH_VIRTIO_MMIO_IRQ_BASE 16          /* device n raises interrupt line 16 + n */
+/* Until domains get a virtual I/O APIC, interrupt line L is delivered as
+ * vector PLINTH_IRQ_VECTOR_BASE + L. */
+#define PLINTH_IRQ_VECTOR_BASE 0x40
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
+
+/* ---- hypercalls (continuing include/plinth/evtchn.h) ---- */
+/* (domid, gpa of struct plinth_ioreq_ring in the caller's RAM (4 KiB
+ * aligned), the caller's event port to notify) -> 0: become the device
+ * model of domid's virtio-mmio windows. The port must be the caller's own
+ * open port (allocated with HC_EVTCHN_ALLOC_UNBOUND for DOMID_HYPERVISOR).
+ * -PL_EBUSY if the domain already has one. */
+#define HC_IOREQ_REGISTER 29
+/* (domid, vcpu, seq, value) -> 0: finish the request (for a read, value is
+ * what the vCPU reads). -PL_ENOENT when that vCPU has no such request (it
+ * was completed, or the domain died). */
+#define HC_IOREQ_COMPLETE 30
+/* (domid, dst gpa (2 MiB aligned, above the caller's RAM)) -> bytes mapped:
+ * all of domid's RAM appears at dst in the caller's address space, readable
+ * and writable, until HC_FOREIGN_UNMAP or either domain ends. -PL_EBUSY if
+ * that domain is already mapped; -PL_EINVAL for a dst that overlaps the
+ * caller's RAM, another mapping or device memory. */
+#define HC_FOREIGN_MAP 31
+#define HC_FOREIGN_UNMAP 32        /* (domid) -> 0 */
+/* (domid, line 0..63) -> 0: raise interrupt line `line` in domid. */
+#define HC_DOMAIN_IRQ 33
+
+#define DOMID_HYPERVISOR 0x7FF0u   /* remote domid for HC_EVTCHN_ALLOC_UNBOUND: events come from the hypervisor */
+
+#define IOREQ_RING_SIZE 64         /* a power of two */
+#define IOREQ_READ 0
+#define IOREQ_WRITE 1
+#define IOREQ_TYPE_MMIO 0          /* complete it with HC_IOREQ_COMPLETE */
+#define IOREQ_TYPE_NOTIFY 1        /* a QueueNotify write: no completion */
+
+struct plinth_ioreq {
+    uint64_t addr;      /* guest-physical address accessed */
+    uint64_t data;      /* the value written (IOREQ_WRITE) */
+    uint32_t vcpu;
+    uint32_t seq;       /* identifies the request in HC_IOREQ_COMPLETE */
+    uint8_t size;       /* 1, 2, 4 or 8 */
+    uint8_t dir;        /* IOREQ_READ or IOREQ_WRITE */
+    uint8_t type;       /* IOREQ_TYPE_* */
+    uint8_t reserved[5];
+};
+
+/* One 4 KiB page in the device model's RAM. The hypervisor writes req[prod
+ * % IOREQ_RING_SIZE] and then advances prod; the device model advances
+ * cons. A full ring makes the vCPU wait (and retry) rather than lose a
+ * request. */
+struct plinth_ioreq_ring {
+    uint32_t prod;
+    uint32_t cons;
+    uint32_t domid;     /* the domain this ring serves, set by the hypervisor */
+    uint32_t reserved[13];
+    struct plinth_ioreq req[IOREQ_RING_SIZE];
+};
+
+#endif
