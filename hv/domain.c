@@ -6,6 +6,7 @@
 #include "hv/devices.h"
 #include "hv/format.h"
 #include "hv/evtchn.h"
+#include "hv/ioreq.h"
 #include "hv/irq.h"
 #include "hv/log.h"
 #include "hv/mm.h"
@@ -42,6 +43,15 @@ unsigned domain_next_id(unsigned after)
             best = registry[i]->id;
     spin_unlock_irqrestore(&registry_lock, flags);
     return best;
+}
+
+void domain_for_each(void (*fn)(struct domain *d, void *arg), void *arg)
+{
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    for (unsigned i = 0; i < REGISTRY_SIZE; i++)
+        if (registry[i])
+            fn(registry[i], arg);
+    spin_unlock_irqrestore(&registry_lock, flags);
 }
 
 unsigned domain_count(void)
@@ -203,9 +213,11 @@ void domain_destroy(struct domain *d)
 {
     registry_remove(d); /* first: nobody may find it while it goes */
     irq_release_domain(d);
+    ioreq_domain_destroy(d); /* before its RAM goes: nobody maps it any more */
     evtchn_domain_destroy(d);
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch_vcpu_destroy(d->vcpus[i]);
+        kfree(d->vcpus[i]->ioreq_insn);
         kfree(d->vcpus[i]);
     }
     if (d->io_perm)

@@ -22,6 +22,7 @@
 #define DOMAIN_MAX_CHUNKS (DOMAIN_MEM_MAX / DOMAIN_CHUNK)
 #define DOMAIN_CONSOLE_LINE 160
 #define DOMAIN_MAX_VCPUS 8
+#define DOMAIN_MAX_FOREIGN 16
 #define DOMAIN_CONRING_SIZE 4096u           /* console output kept for HC_CONSOLE_READ: one page */
 
 enum domain_state { DOMAIN_RUNNING, DOMAIN_STOPPED };
@@ -55,6 +56,17 @@ struct domain {
     struct io_perm *io_perm; /* the control domain's port permissions (hv/devices.c), else NULL */
     uint32_t pci_address;    /* its PCI CONFIG_ADDRESS register (forwarded accesses) */
     struct evtchn_domain *evtchn; /* its event channels (hv/evtchn.c), NULL until first used */
+
+    /* the device model serving its virtio-mmio windows (hv/ioreq.c) */
+    unsigned ioreq_server;   /* that domain's id; 0: none */
+    uint64_t ioreq_ring_gpa; /* struct plinth_ioreq_ring in the server's RAM */
+    unsigned ioreq_port;     /* the server's event port to notify */
+    uint32_t ioreq_seq;
+    /* foreign mappings it holds: another domain's RAM in its space */
+    struct foreign_map {
+        unsigned domid;      /* 0: free slot */
+        uint64_t gpa, size;
+    } foreign[DOMAIN_MAX_FOREIGN];
 
     /* console (16550 at 0x3F8) */
     bool console_direct;     /* bytes go to the serial console as they are, not as log lines */
@@ -90,6 +102,8 @@ bool domain_publish(struct domain *d);
 /* The smallest id of a published domain above `after`, or 0 if none. */
 unsigned domain_next_id(unsigned after);
 unsigned domain_count(void);
+/* Run fn on every published domain, holding the registry lock. */
+void domain_for_each(void (*fn)(struct domain *d, void *arg), void *arg);
 
 /* Create the domain's next vCPU (not started); NULL when out of memory or
  * at DOMAIN_MAX_VCPUS. */

@@ -210,7 +210,7 @@ static void log_exit_stats(struct domain *d)
 /* Create, load and start a domain for slot s from src. Returns 0 with
  * s->d set, or an error (logged) with nothing left behind. */
 static int start_domain(struct boot_slot *s, const struct load_source *src, const char *cmdline, unsigned parent,
-                        bool privileged)
+                        bool privileged, bool paused)
 {
     const struct domain_config *c = &s->cfg;
     char err[160];
@@ -224,6 +224,7 @@ static int start_domain(struct boot_slot *s, const struct load_source *src, cons
     d->privileged = privileged;
     d->parent = parent;
     d->console_direct = c->console_direct;
+    d->paused = paused; /* the scheduler attaches its vCPUs paused */
     d->weight = c->weight;
     d->cap = c->cap;
     d->affinity = c->affinity;
@@ -260,9 +261,9 @@ static int start_domain(struct boot_slot *s, const struct load_source *src, cons
     if (s->starts)
         domain_log(d, "rebooting (start %u), %lu MiB", s->starts + 1, d->mem_size >> 20);
     else
-        domain_log(d, "starting, %lu MiB, %u vCPU%s, weight %u%s%s", d->mem_size >> 20, d->vcpu_count,
-                   d->vcpu_count > 1 ? "s" : "", d->weight, d->cap ? ", capped" : "",
-                   privileged ? ", control domain" : "");
+        domain_log(d, "%s, %lu MiB, %u vCPU%s, weight %u%s%s", paused ? "created paused" : "starting",
+                   d->mem_size >> 20, d->vcpu_count, d->vcpu_count > 1 ? "s" : "", d->weight,
+                   d->cap ? ", capped" : "", privileged ? ", control domain" : "");
     __atomic_store_n(&s->d, d, __ATOMIC_RELEASE);
     return 0;
 }
@@ -273,7 +274,7 @@ static bool start_slot(struct boot_slot *s)
 {
     struct load_source src = { .host = phys_to_virt(s->module->start), .size = s->module->end - s->module->start };
     /* The first module is the control domain (dom0). */
-    return start_domain(s, &src, s->module->cmdline, 0, s->module == &boot_modules[0]) == 0;
+    return start_domain(s, &src, s->module->cmdline, 0, s->module == &boot_modules[0], false) == 0;
 }
 
 static bool domain_name_ok(const char *name, size_t max)
@@ -302,8 +303,8 @@ int domain_boot_create(struct domain *parent, const struct plinth_domain_create 
         why = "vcpus must be 1 to 8";
     else if (req->weight > SCHED_WEIGHT_MAX || req->cap > 100u * arch_cpu_count())
         why = "weight must be 0 (default) or 1 to 65535, cap at most 100 per CPU";
-    else if (req->reserved)
-        why = "reserved field not zero";
+    else if (req->flags & ~DOMAIN_CREATE_PAUSED)
+        why = "unknown flags";
     else if (req->affinity && !(req->affinity & online))
         why = "the CPU mask holds no online CPU";
     else if (!req->image_size || !domain_ram_contains(parent, req->image_gpa, req->image_size))
@@ -337,7 +338,7 @@ int domain_boot_create(struct domain *parent, const struct plinth_domain_create 
     }
     s->cfg = c;
     struct load_source src = { .dom = parent, .gpa = req->image_gpa, .size = req->image_size };
-    rc = start_domain(s, &src, req->cmdline, parent->id, false);
+    rc = start_domain(s, &src, req->cmdline, parent->id, false, req->flags & DOMAIN_CREATE_PAUSED);
     if (rc) {
         __atomic_store_n(&s->in_use, false, __ATOMIC_RELEASE);
         return rc;

@@ -8,6 +8,7 @@
 #include "hv/domain.h"
 #include "hv/domain_boot.h"
 #include "hv/evtchn.h"
+#include "hv/ioreq.h"
 #include "hv/irq.h"
 #include "hv/mm.h"
 #include "hv/pmm.h"
@@ -295,6 +296,12 @@ static int64_t hc_management(struct vcpu *v, uint64_t nr, const uint64_t *a)
         return irq_bind(v->dom, a[0], a[1], a[2]);
     case HC_IRQ_DONE:
         return irq_done(v->dom, a[0]);
+    case HC_IOREQ_REGISTER:
+    case HC_IOREQ_COMPLETE:
+    case HC_FOREIGN_MAP:
+    case HC_FOREIGN_UNMAP:
+    case HC_DOMAIN_IRQ:
+        return ioreq_hypercall(v, nr, a);
     case HC_DOMAIN_NEXT: {
         if (a[0] > UINT32_MAX)
             return -PL_ENOENT;
@@ -372,6 +379,11 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
     case HC_MEMORY_MAP:
     case HC_IRQ_BIND:
     case HC_IRQ_DONE:
+    case HC_IOREQ_REGISTER:
+    case HC_IOREQ_COMPLETE:
+    case HC_FOREIGN_MAP:
+    case HC_FOREIGN_UNMAP:
+    case HC_DOMAIN_IRQ:
         *ret = hc_management(v, nr, a);
         return false;
     case HC_EVTCHN_INIT:

@@ -27,4 +27,14 @@ extern uint64_t testdev_window_start, testdev_window_end;
 
 const struct mmio_region *mmio_find(uint64_t gpa);
 
+struct insn;
+struct vcpu;
+/* Decode the instruction of an MMIO access at gpa (what names the device
+ * for the diagnostic); false when it cannot be emulated (the domain is
+ * stopped). */
+bool mmio_decode(struct vcpu *v, uint64_t gpa, const char *what, struct insn *in);
+/* Complete it: a read delivers val (into a register or, for cmp/test, the
+ * flags); RIP moves past the instruction. On the vCPU's current CPU. */
+void mmio_finish(struct vcpu *v, const struct insn *in, uint64_t val);
+
 #endif

@@ -123,8 +123,11 @@ int schedule_add_domain(struct domain *d)
         if (rc == 0)
             attached[slot] = v;
     }
-    /* Only a fully attached domain starts running. */
+    /* Only a fully attached domain starts running; one created paused
+     * keeps the wake for its unpause. */
     uint64_t kicks = 0;
+    for (unsigned i = 0; rc == 0 && d->paused && i < d->vcpu_count; i++)
+        sched_pause(&sched, &d->vcpus[i]->sv);
     for (unsigned i = 0; rc == 0 && i < d->vcpu_count; i++) {
         int cpu = d->vcpus[i]->started ? sched_wake(&sched, &d->vcpus[i]->sv, arch_time_ns()) : -1;
         if (cpu >= 0)
@@ -178,7 +181,7 @@ static void run_slice(struct vcpu *v)
 {
     struct domain *d = v->dom;
     v->runs++;
-    while (d->state == DOMAIN_RUNNING && !v->halted && !v->yielded) {
+    while (d->state == DOMAIN_RUNNING && !v->halted && !v->yielded && v->ioreq_state != VCPU_IOREQ_WAITING) {
         if (!vcpu_run_once(v))
             break;
         if (arch_cpu_take_resched())
@@ -214,7 +217,7 @@ void schedule_loop(void (*housekeeping)(void), bool (*until)(void))
         /* Decided under the lock, as the tick's wake-up of halted vCPUs
          * is: a wake cannot slip in between. */
         flags = spin_lock_irqsave(&lock);
-        if (v->dom->state != DOMAIN_RUNNING || v->halted)
+        if (v->dom->state != DOMAIN_RUNNING || v->halted || v->ioreq_state == VCPU_IOREQ_WAITING)
             sched_block(&sched, &v->sv, arch_time_ns()); /* off the CPU until woken, or for good */
         else if (v->yielded)
             sched_cpu_yield(&sched, cpu, arch_time_ns()); /* behind its equals; gains nothing */
@@ -297,4 +300,44 @@ void schedule_notify(struct vcpu *v)
     spin_unlock_irqrestore(&lock, flags);
     if (cpu >= 0 && (unsigned)cpu != arch_cpu_id())
         arch_cpu_kick((unsigned)cpu);
+}
+
+bool schedule_ioreq_done(struct vcpu *v, uint32_t seq, uint64_t value)
+{
+    int cpu = -1;
+    bool done = false;
+    uint64_t flags = spin_lock_irqsave(&lock);
+    if (v->ioreq_state == VCPU_IOREQ_WAITING && v->ioreq_seq == seq) {
+        v->ioreq_value = value;
+        v->ioreq_state = VCPU_IOREQ_DONE;
+        cpu = sched_wake(&sched, &v->sv, arch_time_ns());
+        done = true;
+    }
+    spin_unlock_irqrestore(&lock, flags);
+    kick(cpu);
+    return done;
+}
+
+void schedule_sync_domain(struct domain *d)
+{
+    uint64_t seen[DOMAIN_MAX_VCPUS];
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        seen[i] = __atomic_load_n(&d->vcpus[i]->entries, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < d->vcpu_count; i++) {
+        struct vcpu *v = d->vcpus[i];
+        int cpu = v->sv.ran_cpu;
+        if (__atomic_load_n(&v->in_guest, __ATOMIC_ACQUIRE) && cpu >= 0 && (unsigned)cpu != arch_cpu_id())
+            arch_cpu_kick((unsigned)cpu);
+        /* In the guest with translations from before: wait for its exit
+         * (or a new entry, which flushes). */
+        for (uint64_t spins = 0; __atomic_load_n(&v->in_guest, __ATOMIC_ACQUIRE) &&
+                                 __atomic_load_n(&v->entries, __ATOMIC_ACQUIRE) == seen[i];
+             spins++) {
+            __builtin_ia32_pause();
+            if (spins == 1000000000ull) {
+                pr_err("sched: dom%u vCPU %u did not leave the guest", d->id, v->id);
+                break;
+            }
+        }
+    }
 }

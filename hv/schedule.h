@@ -19,6 +19,13 @@ void schedule_wake(struct vcpu *v);
 /* An interrupt is now pending for v (raised from any CPU): wake it if it
  * is halted, make it exit if it runs in the guest on another CPU. */
 void schedule_notify(struct vcpu *v);
+/* Complete v's forwarded MMIO request seq with value and make it runnable;
+ * false if it has no such request waiting. */
+bool schedule_ioreq_done(struct vcpu *v, uint32_t seq, uint64_t value);
+/* After d's second-level translations shrank (and were flushed): return
+ * once none of its vCPUs can still use the old ones (each has left the
+ * guest or entered it anew). */
+void schedule_sync_domain(struct domain *d);
 /* Detach the vCPUs of a stopped domain that are not running now. Returns
  * true when none is attached any more (the domain can be destroyed). */
 bool schedule_reap(struct domain *d);

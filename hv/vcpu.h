@@ -129,7 +129,19 @@ struct vcpu {
     bool halted;           /* blocked in HLT until an interrupt is pending */
     bool yielded;          /* HC_YIELD: give the CPU to an equal if one waits */
     uint64_t runs;         /* times the scheduler put it on a CPU */
+    bool in_guest;         /* between entry and exit (hv/vcpu_run.c) */
+    uint64_t entries;      /* VM entries so far */
+
+    /* An MMIO access forwarded to a device model (hv/ioreq.c). */
+    uint8_t ioreq_state;   /* VCPU_IOREQ_* */
+    uint32_t ioreq_seq;
+    uint64_t ioreq_value;  /* what a read returns, once done */
+    struct insn *ioreq_insn; /* the decoded instruction (allocated on first use) */
 };
+
+#define VCPU_IOREQ_NONE 0
+#define VCPU_IOREQ_WAITING 1   /* blocked until the device model completes it */
+#define VCPU_IOREQ_DONE 2      /* completed: finish before the next entry */
 
 /* ---- interface implemented by arch/x86 (dispatching to VMX or SVM) ---- */
 

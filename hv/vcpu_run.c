@@ -1,6 +1,7 @@
 /* The vCPU run loop: enter the guest, count the exit, dispatch it. */
 #include "arch/x86/cpu.h"
 #include "hv/domain.h"
+#include "hv/ioreq.h"
 #include "hv/log.h"
 
 /* Events the guest's own instructions cause are emulated here; the
@@ -65,9 +66,16 @@ bool vcpu_run_once(struct vcpu *v)
     struct vcpu_exit e;
     if (v->dom->state != DOMAIN_RUNNING)
         return false;
+    if (v->ioreq_state == VCPU_IOREQ_DONE)
+        ioreq_resume(v);
+    if (v->ioreq_state == VCPU_IOREQ_WAITING)
+        return true; /* the scheduling loop blocks it */
     irq_disable();
     virq_deliver(v);
+    v->entries++;
+    __atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
     arch_vcpu_run(v, &e);
+    __atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
     /* Let a host interrupt that ended the run (timer tick, kick) be taken. */
     irq_enable();
     if (e.reason < PLINTH_EXIT_REASONS)

@@ -85,6 +85,9 @@
 #define IRQ_FLAG_ISA (1u << 2)
 
 #define DOMAIN_CREATE_NAME_MAX 32
+/* Created paused (HC_DOMAIN_UNPAUSE starts it): time to attach its
+ * device models before its first instruction. */
+#define DOMAIN_CREATE_PAUSED (1u << 0)
 #define DOMAIN_CREATE_CMDLINE_MAX 256
 
 struct plinth_domain_create {
@@ -93,7 +96,7 @@ struct plinth_domain_create {
     uint32_t vcpus;                      /* 1..8 */
     uint32_t weight;                     /* 0: default (256); else 1..65535 */
     uint32_t cap;                        /* 0: none; else percent of one CPU */
-    uint32_t reserved;                   /* must be 0 */
+    uint32_t flags;                      /* DOMAIN_CREATE_*; other bits must be 0 */
     uint64_t affinity;                   /* CPU mask; 0: any */
     uint64_t image_gpa, image_size;      /* ELF image in the caller's RAM */
     char cmdline[DOMAIN_CREATE_CMDLINE_MAX]; /* NUL-terminated */
