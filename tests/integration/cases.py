@@ -325,19 +325,48 @@ CASES += [
 
 def management_case(emulator, timeout):
     testexit = "qemu" if emulator == "qemu" else "bochs"
+    # ctl's refused HC_DOMAIN_CREATE calls, in order: each must be refused by
+    # the check it aims at (the struct pointer outside RAM logs nothing).
+    name = "the name must be 1 to 31 of A-Z a-z 0-9 - _ ."
+    mem = "memory must be 4 MiB to 1 GiB"
+    vcpus = "vcpus must be 1 to 8"
+    sched = "weight must be 0 (default) or 1 to 65535, cap at most 100 per CPU"
+    image = "the image is not inside the caller's RAM"
+    # The field after cap was `reserved` (must be 0) before flags were defined.
+    flags = r"(reserved field not zero|unknown flags)"
+    refused = ([re.escape(r) for r in [name, name, name, mem, mem, vcpus, vcpus, sched, sched]] + [flags] +
+               [re.escape(r) for r in ["the CPU mask holds no online CPU", image, image, image,
+                                       "the command line is not NUL-terminated"]])
+
+    def creates_refused_in_order(log):
+        got = re.findall(r"WARNING: dom1\(ctl\): create refused: ([^\r\n]*)", log)
+        if len(got) == len(refused) and all(re.fullmatch(want, g) for want, g in zip(refused, got)):
+            return []
+        return ["create refusals %r, expected (regular expressions) %r" % (got, refused)]
+
     return dict(name="%s-domain-management" % emulator, emulator=emulator, cpus=2, timeout=timeout,
                 args="console=com1 testexit=%s" % testexit,
                 # ctl pinned to CPU 0, the housekeeping CPU: it must still
-                # leave it so the destroyed victim is reaped.
-                modules=[("ctl", "ctl cpus=0"), ("victim", "victim"), ("noctl", "noctl")],
+                # leave it so the destroyed victim is reaped. The last
+                # module is a file for ctl: it creates dom4 from it.
+                modules=[("ctl", "ctl cpus=0"), ("victim", "victim"), ("noctl", "noctl"),
+                         {"file": "build/guests/hello64.elf", "cmdline": "type=file hello64.elf"}],
                 expect=[r"dom1\(ctl\): starting, .*control domain",
-                        r"dom1\(ctl\): guest ctl: \d+ passed, 0 failed",
+                        r"dom4\(child\): starting, 16 MiB, 1 vCPU, weight 300, capped\r?$",
+                        r"dom4\(child\): guest hello64: 14 passed, 0 failed",
+                        r"ERROR: guest: dom5\(notelf\): cannot load: image: not an ELF file \(30 bytes\)\r?$",
+                        r"dom1\(ctl\): guest ctl: 137 passed, 0 failed",
                         r"dom2\(victim\): destroyed by dom1",
                         r"dom3\(noctl\): guest noctl: 8 passed, 0 failed",
                         r"guests: 3 modules: 2 exited with code 0, 0 exited with an error code, 0 stopped for "
                         r"misbehaving, 0 rejected, 1 destroyed by the control domain",
+                        r"guests: 1 files handed to the control domain; 1 domains it created have ended: "
+                        r"0 destroyed, 0 stopped for misbehaving, 1 by themselves",
                         r"guests: all guest memory returned"],
-                reject=[r"FAIL", r"ERROR:", r"PANIC"])
+                check=creates_refused_in_order,
+                reject=[r"FAIL", r"PANIC",
+                        r"ERROR: (?!guest: dom5\(notelf\): cannot load: image: not an ELF file \(30 bytes\)\r?$)",
+                        r"WARNING: (?!dom1\(ctl\): create refused: )"])
 
 
 CASES += [
