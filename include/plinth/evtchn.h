@@ -10,12 +10,19 @@
  * too, but should unmask with HC_EVTCHN_UNMASK, which re-raises the upcall
  * for an event that arrived while masked.
  *
+ * Closing a connected port, or the end of its domain, makes the peer's port
+ * EVTCHN_STATE_PEER_GONE and delivers one last event to it (the hang-up), so
+ * a peer waiting for events wakes up. Events sent before the receiver
+ * registered its page are kept and delivered by HC_EVTCHN_INIT.
+ *
  * Ports are 1..EVTCHN_MAX_PORTS-1 (port 0 is never valid). Any domain may
- * use these calls. Errors: -PL_EINVAL bad port number or argument,
- * -PL_ENOENT the port is not open, -PL_ENOTCONN the port is open but has no
- * peer (not yet bound, or the peer closed it or died), -PL_ENOSPC no free
- * port, -PL_ESRCH no such remote domain, -PL_EFAULT the page is not in the
- * caller's RAM, -PL_EBUSY already initialised.
+ * use these calls. Errors: -PL_EINVAL bad port number or argument (also:
+ * BIND to a port that is not UNBOUND for the caller, SEND on a HYPERVISOR
+ * port), -PL_ENOENT the port is not open, -PL_ENOTCONN the port is open but
+ * has no peer (not yet bound, or the peer closed it or died), -PL_ENOSPC no
+ * free port, -PL_ESRCH no such remote domain, -PL_EFAULT the page is not in
+ * the caller's RAM, -PL_EBUSY already initialised, -PL_ENOMEM no memory for
+ * the domain's event-channel state.
  */
 #ifndef PLINTH_EVTCHN_H
 #define PLINTH_EVTCHN_H
@@ -31,7 +38,8 @@
 #define HC_EVTCHN_SEND 25          /* (port) -> 0 */
 #define HC_EVTCHN_CLOSE 26         /* (port) -> 0; the peer's port stays open, unconnected */
 #define HC_EVTCHN_UNMASK 27        /* (port) -> 0 */
-#define HC_EVTCHN_STATUS 28        /* (port) -> EVTCHN_STATE_* | remote domid << 8 | remote port << 32 */
+#define HC_EVTCHN_STATUS 28        /* (port) -> EVTCHN_STATE_* | remote domid << 8 | remote port << 32
+                                    * (0, CLOSED, for a port that is not open) */
 
 #define EVTCHN_STATE_CLOSED 0
 #define EVTCHN_STATE_UNBOUND 1     /* allocated, waiting for the remote domain to bind */

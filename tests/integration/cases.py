@@ -582,3 +582,35 @@ CASES += [
                  r"guests: all guest memory returned"],
          reject=[r"FAIL", r"ERROR:", r"PANIC"]),
 ]
+
+
+# Event channels (docs/evtchn.md) between two domains: evtchn_a (dom1, the
+# first module, which makes it the control domain: irrelevant here) and
+# evtchn_b (dom2). 1000 events each way with upcalls, masking, argument
+# errors, a close (the peer sees PEER_GONE, -ENOTCONN) and dom2 exiting
+# while dom1 keeps sending on another channel (-ENOTCONN, no hang).
+def evtchn_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    return dict(name="%s-evtchn" % emulator, emulator=emulator, cpus=2, timeout=timeout,
+                args="console=com1 testexit=%s" % testexit,
+                modules=[("evtchn_a", "evtchn_a"), ("evtchn_b", "evtchn_b")],
+                expect=[r"virt: %s.* enabled on all 2 CPUs" % ("VT-x" if emulator == "bochs" else "AMD-V"),
+                        r"dom1\(evtchn_a\): evtchn_a: 1000 round trips, 1000 events received, 1000 upcalls",
+                        r"dom2\(evtchn_b\): evtchn_b: 1000 events received, 1000 answered, 1000 upcalls",
+                        r"dom2\(evtchn_b\): evtchn_b: exiting with port 2 connected",
+                        r"dom2\(evtchn_b\): guest evtchn_b: [1-9]\d* passed, 0 failed",
+                        r"dom2\(evtchn_b\): exited through the exit port with code 0",
+                        r"dom1\(evtchn_a\): evtchn_a: \d+ sends while dom2 went away, then -107",
+                        r"dom1\(evtchn_a\): guest evtchn_a: [1-9]\d* passed, 0 failed",
+                        r"dom1\(evtchn_a\): exited through the exit port with code 0",
+                        r"guests: 2 modules: 2 exited with code 0, 0 exited with an error code, "
+                        r"0 stopped for misbehaving, 0 rejected",
+                        r"guests: all guest memory returned",
+                        r"plinth: boot complete"],
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING:"])
+
+
+CASES += [
+    evtchn_case("qemu", 120),
+    evtchn_case("bochs", 400),
+]
