@@ -13,7 +13,7 @@ GUEST_SRC := tests/guests
 GUEST_OUT := $(BUILD)/guests
 
 GUESTS64 := hello64 cpuid msr io hlt hypercall mmio interrupts reinject crtest64 shutdown spin smp yield ctl victim noctl \
-            bad_memory triple_fault bad_hypercall bad_msr bench
+            bad_memory triple_fault bad_hypercall bad_msr bench vblk
 GUESTS64 += evtchn_a evtchn_b
 GUESTS32 := hello32 crtest32
 GUESTS := $(GUESTS64) $(GUESTS32)
@@ -27,7 +27,7 @@ GUEST_CFLAGS32 := $(GUEST_CFLAGS) -m32
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack \
                  -Wl,--build-id=none -T $(GUEST_SRC)/lib/guest.ld
 
-GUEST_LIB64 := start64.S isr.S runtime.c console.c cpu64.c
+GUEST_LIB64 := start64.S isr.S runtime.c console.c cpu64.c virtio.c
 GUEST_LIB32 := start32.S runtime.c console.c
 # start*.S must come first so that _start opens .text.
 GUEST_LIB64_OBJS := $(patsubst %,$(GUEST_OUT)/obj64/lib/%.o,$(GUEST_LIB64))
