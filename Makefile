@@ -30,6 +30,9 @@ unit-build: $(UNIT_BINS)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
 
+# libFuzzer smoke runs (clang): fuzz-build, fuzz-smoke.
+include tests/fuzz/fuzz.mk
+
 # ---------------------------------------------------------------- hypervisor image
 HV_CFLAGS := -std=c11 -ffreestanding -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
              -mgeneral-regs-only -mcmodel=kernel -fno-omit-frame-pointer -fno-tree-loop-distribute-patterns \
@@ -133,10 +136,10 @@ run-uefi: deps
 	$(MAKE) all
 	$(QEMU_RUN) -bios /usr/share/ovmf/OVMF.fd -cdrom $(BUILD)/plinth.iso
 
-# Unit tests on the host, then integration tests booting the image in
-# QEMU (AMD-V path; SeaBIOS and OVMF) and Bochs (VT-x path).
+# Unit tests and fuzz smoke runs on the host, then integration tests booting
+# the image in QEMU (AMD-V path; SeaBIOS and OVMF) and Bochs (VT-x path).
 test: deps
-	$(MAKE) all unit-build
+	$(MAKE) all unit-build fuzz-build
 	$(PYTHON) tests/run_all.py
 
 .PHONY: bench

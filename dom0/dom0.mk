@@ -1,6 +1,7 @@
 # dom0, the control domain: build/dom0.elf (see docs/dom0.md). Included by
 # the top Makefile. It is the first Multiboot2 module; the device drivers
-# (dom0/drivers/*.c) are built in whatever is there.
+# (dom0/drivers/*.c) and the virtio backends (dom0/virtio/*.c) are built in
+# whatever is there.
 
 DOM0_OUT := $(BUILD)/dom0
 DOM0_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -m64 -mcmodel=small \
@@ -10,7 +11,7 @@ DOM0_LDFLAGS := -nostdlib -static -no-pie -Wl,-z,max-page-size=4096 -Wl,-z,noexe
                 -Wl,--build-id=none -T dom0/kernel/dom0.ld
 
 # start.S first so that _start opens .text; hv/format.c is shared with the hypervisor.
-DOM0_SRCS := dom0/kernel/start.S $(sort $(wildcard dom0/kernel/*.c) $(wildcard dom0/drivers/*.c)) \
+DOM0_SRCS := dom0/kernel/start.S $(sort $(wildcard dom0/kernel/*.c) $(wildcard dom0/drivers/*.c) $(wildcard dom0/virtio/*.c)) \
              dom0/domcfg.c hv/format.c
 DOM0_OBJS := $(patsubst %,$(DOM0_OUT)/%.o,$(DOM0_SRCS))
 

@@ -36,12 +36,22 @@ def run_unit():
     return passed, failed
 
 
+def run_fuzz():
+    """libFuzzer smoke runs (tests/fuzz/smoke.py), one test per target built
+    in build/fuzz (`make test` builds them)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "fuzz"))
+    import smoke
+    return smoke.run()
+
+
 def main(argv):
     import harness
     from cases import CASES
 
     only_unit = "--unit" in argv
     up, uf = run_unit()
+    fp, ff = run_fuzz()
+    up, uf = up + fp, uf + ff
     ip = ifail = 0
     if not only_unit:
         logs = os.path.join(ROOT, "build", "test-logs")
@@ -58,7 +68,8 @@ def main(argv):
                 ip += 1
                 print("[       OK ] %s (%.1fs)" % (case["name"], elapsed))
             sys.stdout.flush()
-    print("unit tests: %d passed, %d failed; integration tests: %d passed, %d failed" % (up, uf, ip, ifail))
+    print("unit tests (with %d fuzz smoke runs): %d passed, %d failed; integration tests: %d passed, %d failed"
+          % (fp + ff, up, uf, ip, ifail))
     print("%d passed, %d failed" % (up + ip, uf + ifail))
     return 0 if uf + ifail == 0 else 1
 

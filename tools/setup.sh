@@ -9,6 +9,7 @@ PACKAGES=(
   qemu-system-x86 ovmf
   bochs bochsbios vgabios bochs-term
   libcmocka-dev pkg-config
+  clang
   bsdutils
 )
 
