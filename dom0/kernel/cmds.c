@@ -3,6 +3,7 @@
 #include "dom0/domcfg.h"
 #include "dom0/drivers/dev.h"
 #include "dom0/kernel/kernel.h"
+#include "dom0/kernel/pvdev.h"
 #include "dom0/kernel/util.h"
 #include "plinth/version.h"
 
@@ -229,10 +230,26 @@ int domain_create_from(const struct file_module *m)
     dc.image_gpa = (uint64_t)(uintptr_t)k->data;
     dc.image_size = k->size;
     memcpy(dc.cmdline, cfg.cmdline, strlen(cfg.cmdline) + 1);
+    /* With devices, it must not run before they exist. */
+    if (cfg.disk_count)
+        dc.flags = DOMAIN_CREATE_PAUSED;
     long id = hc1(HC_DOMAIN_CREATE, HC_PTR(&dc));
     if (id < 0) {
         kprintf("create: %s: %s: %s (%ld)\n", m->name, hc_name(HC_DOMAIN_CREATE), errno_name(id), id);
         return (int)id;
+    }
+    if (cfg.disk_count) {
+        int prc = pvdev_attach((uint32_t)id, &cfg);
+        if (prc < 0) {
+            kprintf("create: %s: its devices could not be set up; domain %ld destroyed\n", m->name, id);
+            hc1(HC_DOMAIN_DESTROY, id);
+            return prc;
+        }
+        long urc = hc1(HC_DOMAIN_UNPAUSE, id);
+        if (urc < 0) {
+            kprintf("create: %s: %s: %s\n", m->name, hc_name(HC_DOMAIN_UNPAUSE), errno_name(urc));
+            return (int)urc;
+        }
     }
     kprintf("created domain %ld (%s)\n", id, cfg.name);
     return 0;
@@ -587,6 +604,15 @@ static int cmd_devices(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- shutdown */
+static int cmd_pvdevs(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return usage("pvdevs");
+    pvdev_list();
+    return 0;
+}
+
 static int cmd_shutdown(int argc, char **argv)
 {
     (void)argv;
@@ -601,6 +627,7 @@ static int cmd_shutdown(int argc, char **argv)
 const struct shell_cmd core_shell_cmds[] = {
     { "help", "help", "this list", cmd_help },
     { "list", "list", "domains: id, state, vCPUs, memory, weight, cap, CPU time", cmd_list },
+    { "pvdevs", "pvdevs", "virtio devices dom0 serves to domains, with request counts", cmd_pvdevs },
     { "info", "info", "the hypervisor: version, CPUs, memory", cmd_info },
     { "modules", "modules", "the file modules dom0 was given", cmd_modules },
     { "create", "create <config>", "create the domain a config module describes", cmd_create },

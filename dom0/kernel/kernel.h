@@ -70,6 +70,7 @@ void sleep_ms(unsigned ms);
 
 /* ---- traps and interrupts (trap.c, irq.c) ---- */
 #define TIMER_VECTOR 32
+#define EVTCHN_VECTOR 33   /* event-channel upcall: only wakes the idle loop (pvdev_poll) */
 #define IRQ_VECTOR_FIRST 48
 #define IRQ_VECTOR_LAST 239
 struct trap_frame {

@@ -1,6 +1,7 @@
 /* Time from the TSC (its rate from the start information), and sleeping
  * with HC_SET_TIMER + HLT so an idle dom0 does not hold a CPU. */
 #include "dom0/kernel/kernel.h"
+#include "dom0/kernel/pvdev.h"
 
 static uint64_t tsc0, khz = 1000000; /* a guess until time_init */
 volatile uint64_t timer_ticks;
@@ -38,11 +39,13 @@ static void nap(uint64_t ns)
 {
     if (ns == 0)
         return;
+    pvdev_poll(); /* device requests first: a domU vCPU may wait on us */
     if (hc2(HC_SET_TIMER, ns, TIMER_VECTOR) < 0) {
         delay_us(ns / 1000 ? ns / 1000 : 1);
         return;
     }
     __asm__ __volatile__("sti; hlt; cli" ::: "memory");
+    pvdev_poll();
 }
 
 void sleep_ms(unsigned ms)

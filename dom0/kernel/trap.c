@@ -64,5 +64,7 @@ void trap_dispatch(struct trap_frame *f)
         timer_ticks++;
         return;
     }
+    if (f->vector == EVTCHN_VECTOR)
+        return; /* the work happens in pvdev_poll, after the wake-up */
     irq_dispatch((unsigned)f->vector);
 }

@@ -614,3 +614,53 @@ CASES += [
     evtchn_case("qemu", 120),
     evtchn_case("bochs", 400),
 ]
+
+
+# ---------------------------------------------------------------- split PV I/O: virtio-blk served by dom0
+# A domU's virtio-blk disk is a region of one of dom0's physical disks; dom0
+# is its device model (register accesses forwarded by the hypervisor,
+# foreign mapping of the domU's RAM, interrupt injection).
+PV_FILES = [{"file": "build/guests/vblk.elf", "cmdline": "type=file vblk.elf"}] + [
+    {"file": "tests/integration/fixtures/%s" % f, "cmdline": "type=file %s" % f}
+    for f in ("vblk.cfg", "vblk-verify.cfg", "vblk-crash.cfg", "vblk-after-crash.cfg")]
+
+
+def pv_blk_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    steps = [(r"dom0: ready", ""),
+             (PROMPT, "create vblk.cfg\r"),
+             (r"dom\d+\(vblk\): exited through the exit port", "pvdevs\r"),
+             (PROMPT, "create vblk-verify.cfg\r"),
+             (r"dom\d+\(vblkcheck\): exited through the exit port", "create vblk-crash.cfg\r"),
+             (r"dom\d+\(vblkcrash\): (stopped|shut itself down)", "create vblk-after-crash.cfg\r"),
+             (r"dom\d+\(vblkafter\): exited through the exit port", "blk disk0 read 1032 1\r"),
+             (r"read 1 sector\(s\) at 1032[\s\S]*?" + PROMPT, "shutdown\r")]
+    if emulator == "qemu":
+        qemu_args = ["-drive", "file={workdir}/virtio.img,if=none,id=vd0,format=raw",
+                     "-device", "virtio-blk-pci,drive=vd0"]
+        bochs_lines = []
+    else:
+        qemu_args = []
+        bochs_lines = ["ata0-slave: type=disk, path={workdir}/virtio.img, mode=flat, cylinders=4, heads=16, spt=32"]
+
+    def setup(workdir):
+        write_disk(os.path.join(workdir, "virtio.img"), "virtio")
+
+    return dict(name="%s-pv-blk" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout, machine="pc",
+                args="console=com1 testexit=%s dom0_mem=64M" % testexit,
+                modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"}] + PV_FILES,
+                qemu_args=qemu_args, bochs_lines=bochs_lines, setup=setup, interact=steps,
+                expect=[r"pv: dom\d+: virtio-blk 0 at 0xfe000000 <- disk0 sectors 1024\+1024",
+                        r"dom\d+\(vblk\): guest vblk: [1-9]\d* passed, 0 failed",
+                        r"dom\d+\(vblkcheck\): guest vblk: [1-9]\d* passed, 0 failed",
+                        r"dom\d+\(vblkafter\): guest vblk: [1-9]\d* passed, 0 failed",
+                        # dom0 reads the domU's record sector (its sector 8) at 1024 + 8 on its own disk
+                        r"0000: 08 00 00 00 00 00 00 00 ee ff c0 00 00 00 00 00",  # sector 8 of the domU, seed 0xc0ffee
+                        r"guests: all guest memory returned", r"plinth: boot complete"],
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING: (?!dom\d+\(vblkcrash\))"])
+
+
+CASES += [
+    pv_blk_case("qemu", 180),
+    pv_blk_case("bochs", 600),
+]
