@@ -30,5 +30,10 @@ bool arch_irq_gsi_exists(unsigned gsi);
 int arch_irq_route(unsigned gsi, bool level, bool active_low, void (*handler)(unsigned gsi));
 void arch_irq_mask(unsigned gsi, bool masked);
 void arch_irq_unroute(unsigned gsi);
+/* Program PCI function bdf's MSI capability to interrupt CPU 0; handler(id)
+ * then runs for each message. The host vector, or -PL_ENOENT (no MSI
+ * capability), -PL_ENOSPC (no vector left). */
+int arch_msi_enable(uint16_t bdf, void (*handler)(unsigned id), unsigned id);
+void arch_msi_disable(uint16_t bdf);
 
 #endif

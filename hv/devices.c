@@ -116,6 +116,88 @@ bool devices_map_mmio(struct domain *d, uint64_t gpa)
     return arch_aspace_map(&d->as, page, page, PAGE, ASPACE_R | ASPACE_W, MEMTYPE_UC) == 0;
 }
 
+/* ---- PCI configuration (mechanism #1), for the hypervisor's own use ---- */
+
+static uint32_t cfg_address(uint16_t bdf, unsigned off)
+{
+    return PCI_CONFIG_ENABLE | ((uint32_t)bdf << 8) | (off & 0xFC);
+}
+
+static uint32_t cfg_read_locked(uint16_t bdf, unsigned off, unsigned size)
+{
+    outl(PCI_CONFIG_ADDRESS, cfg_address(bdf, off));
+    uint16_t data = (uint16_t)(PCI_CONFIG_DATA + (off & 3));
+    return size == 1 ? inb(data) : size == 2 ? inw(data) : inl(data);
+}
+
+static void cfg_write_locked(uint16_t bdf, unsigned off, unsigned size, uint32_t val)
+{
+    outl(PCI_CONFIG_ADDRESS, cfg_address(bdf, off));
+    uint16_t data = (uint16_t)(PCI_CONFIG_DATA + (off & 3));
+    if (size == 1)
+        outb(data, (uint8_t)val);
+    else if (size == 2)
+        outw(data, (uint16_t)val);
+    else
+        outl(data, val);
+}
+
+uint32_t pci_cfg_read(uint16_t bdf, unsigned off, unsigned size)
+{
+    uint64_t flags = spin_lock_irqsave(&pci_lock);
+    uint32_t v = cfg_read_locked(bdf, off, size);
+    spin_unlock_irqrestore(&pci_lock, flags);
+    return v;
+}
+
+void pci_cfg_write(uint16_t bdf, unsigned off, unsigned size, uint32_t val)
+{
+    uint64_t flags = spin_lock_irqsave(&pci_lock);
+    cfg_write_locked(bdf, off, size, val);
+    spin_unlock_irqrestore(&pci_lock, flags);
+}
+
+#define PCI_STATUS 0x06
+#define PCI_STATUS_CAP_LIST (1u << 4)
+#define PCI_CAP_PTR 0x34
+#define PCI_CAP_MSI 0x05
+#define PCI_CAP_MSIX 0x11
+#define MSI_CAP_BYTES 24  /* the largest form: 64-bit address with per-vector masking */
+#define MSIX_CAP_BYTES 12
+
+/* Offset of the device's capability `id`, 0 if none (PCI 3.0 6.7; the walk
+ * is bounded so a broken list cannot loop). */
+static unsigned find_cap_locked(uint16_t bdf, uint8_t id)
+{
+    if (cfg_read_locked(bdf, 0, 2) == 0xFFFF || !(cfg_read_locked(bdf, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST))
+        return 0;
+    unsigned off = cfg_read_locked(bdf, PCI_CAP_PTR, 1) & 0xFC;
+    for (unsigned n = 0; off >= 0x40 && n < 48; n++) {
+        if (cfg_read_locked(bdf, off, 1) == id)
+            return off;
+        off = cfg_read_locked(bdf, off + 1, 1) & 0xFC;
+    }
+    return 0;
+}
+
+unsigned pci_find_cap(uint16_t bdf, uint8_t id)
+{
+    uint64_t flags = spin_lock_irqsave(&pci_lock);
+    unsigned off = find_cap_locked(bdf, id);
+    spin_unlock_irqrestore(&pci_lock, flags);
+    return off;
+}
+
+/* MSI and MSI-X capabilities are the hypervisor's to program
+ * (HC_MSI_BIND): a message dom0 wrote itself could send any vector to any
+ * CPU, the hypervisor's IPIs included. */
+static bool msi_register_locked(uint16_t bdf, unsigned off, unsigned size)
+{
+    unsigned msi = find_cap_locked(bdf, PCI_CAP_MSI), msix = find_cap_locked(bdf, PCI_CAP_MSIX);
+    return (msi && off + size > msi && off < msi + MSI_CAP_BYTES) ||
+           (msix && off + size > msix && off < msix + MSIX_CAP_BYTES);
+}
+
 bool devices_pci_config(struct domain *d, uint16_t port, unsigned size, bool in, uint32_t *val)
 {
     if (port < PCI_CONFIG_ADDRESS || port >= PCI_CONFIG_ADDRESS + 8 || !d->privileged)
@@ -127,16 +209,17 @@ bool devices_pci_config(struct domain *d, uint16_t port, unsigned size, bool in,
         else
             d->pci_address = *val;
     } else if (port >= PCI_CONFIG_DATA && (d->pci_address & PCI_CONFIG_ENABLE)) {
-        uint16_t data = (uint16_t)(PCI_CONFIG_DATA + (port - PCI_CONFIG_DATA));
-        outl(PCI_CONFIG_ADDRESS, d->pci_address & ~3u);
+        uint16_t bdf = (uint16_t)(d->pci_address >> 8);
+        unsigned off = (d->pci_address & 0xFC) + (port - PCI_CONFIG_DATA);
         if (in)
-            *val = size == 1 ? inb(data) : size == 2 ? inw(data) : inl(data);
-        else if (size == 1)
-            outb(data, (uint8_t)*val);
-        else if (size == 2)
-            outw(data, (uint16_t)*val);
-        else
-            outl(data, *val);
+            *val = cfg_read_locked(bdf, off, size);
+        else if (!msi_register_locked(bdf, off, size))
+            cfg_write_locked(bdf, off, size, *val);
+        else if (!d->msi_write_warned) {
+            d->msi_write_warned = true;
+            pr_warn("dom%u(%s): write to the MSI capability of %02x:%02x.%x ignored (use HC_MSI_BIND)", d->id,
+                    d->name, bdf >> 8, (bdf >> 3) & 31, bdf & 7);
+        }
     } else if (in) {
         *val = 0xFFFFFFFFu; /* no configuration cycle: nothing answers */
     }

@@ -30,4 +30,11 @@ bool devices_map_mmio(struct domain *d, uint64_t gpa);
  * done, *val set for reads). */
 bool devices_pci_config(struct domain *d, uint16_t port, unsigned size, bool in, uint32_t *val);
 
+/* The hypervisor's own PCI configuration accesses (serialised with the
+ * control domain's). bdf = bus << 8 | device << 3 | function. */
+uint32_t pci_cfg_read(uint16_t bdf, unsigned off, unsigned size);
+void pci_cfg_write(uint16_t bdf, unsigned off, unsigned size, uint32_t val);
+/* Offset of capability id in the device's list, 0 if it has none. */
+unsigned pci_find_cap(uint16_t bdf, uint8_t id);
+
 #endif

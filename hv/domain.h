@@ -55,6 +55,7 @@ struct domain {
     unsigned parent;         /* id of the domain that created it by hypercall, 0: a boot module */
     struct io_perm *io_perm; /* the control domain's port permissions (hv/devices.c), else NULL */
     uint32_t pci_address;    /* its PCI CONFIG_ADDRESS register (forwarded accesses) */
+    bool msi_write_warned;   /* logged once: its writes to MSI capabilities are dropped */
     struct evtchn_domain *evtchn; /* its event channels (hv/evtchn.c), NULL until first used */
 
     /* the device model serving its virtio-mmio windows (hv/ioreq.c) */

@@ -296,6 +296,8 @@ static int64_t hc_management(struct vcpu *v, uint64_t nr, const uint64_t *a)
         return irq_bind(v->dom, a[0], a[1], a[2]);
     case HC_IRQ_DONE:
         return irq_done(v->dom, a[0]);
+    case HC_MSI_BIND:
+        return msi_bind(v->dom, a[0], a[1]);
     case HC_IOREQ_REGISTER:
     case HC_IOREQ_COMPLETE:
     case HC_FOREIGN_MAP:
@@ -379,6 +381,7 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
     case HC_MEMORY_MAP:
     case HC_IRQ_BIND:
     case HC_IRQ_DONE:
+    case HC_MSI_BIND:
     case HC_IOREQ_REGISTER:
     case HC_IOREQ_COMPLETE:
     case HC_FOREIGN_MAP:

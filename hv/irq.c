@@ -127,8 +127,11 @@ int64_t irq_done(struct domain *d, uint64_t gsi)
     return rc;
 }
 
+void msi_release_domain(struct domain *d);
+
 void irq_release_domain(struct domain *d)
 {
+    msi_release_domain(d);
     uint64_t irqf = spin_lock_irqsave(&irq_lock);
     for (unsigned gsi = 0; gsi < IRQ_MAX_GSI; gsi++)
         if (bindings[gsi].dom == d) {
@@ -136,4 +139,93 @@ void irq_release_domain(struct domain *d)
             bindings[gsi] = (struct irq_binding){ 0 };
         }
     spin_unlock_irqrestore(&irq_lock, irqf);
+}
+
+/* ---- MSI ---- */
+
+#define MSI_MAX 32
+
+struct msi_binding {
+    struct domain *dom;
+    uint16_t bdf;
+    uint8_t vector;
+    uint64_t count;
+};
+
+static struct msi_binding msis[MSI_MAX];
+
+static void msi_fired(unsigned id)
+{
+    spin_lock(&irq_lock);
+    struct msi_binding *m = &msis[id];
+    struct vcpu *v = m->dom ? m->dom->vcpus[0] : NULL;
+    if (v) {
+        m->count++;
+        virq_raise(v, m->vector);
+    }
+    spin_unlock(&irq_lock);
+    if (v)
+        schedule_notify(v);
+}
+
+int64_t msi_bind(struct domain *d, uint64_t bdf, uint64_t vector)
+{
+    if (bdf > 0xFFFF)
+        return -PL_ENOENT;
+    if (vector != 0 && (vector < FIRST_EXTERNAL_VECTOR || vector > 255))
+        return -PL_EINVAL;
+    uint64_t irqf = spin_lock_irqsave(&irq_lock);
+    int slot = -1, free_slot = -1;
+    for (int i = 0; i < MSI_MAX; i++) {
+        if (msis[i].dom && msis[i].bdf == bdf)
+            slot = i;
+        else if (!msis[i].dom && free_slot < 0)
+            free_slot = i;
+    }
+    int64_t rc = 0;
+    if (slot >= 0 && msis[slot].dom != d) {
+        rc = -PL_EBUSY;
+    } else if (vector == 0) {
+        if (slot < 0)
+            rc = -PL_ENOENT;
+        else
+            msis[slot] = (struct msi_binding){ 0 };
+    } else if (slot >= 0) {
+        msis[slot].vector = (uint8_t)vector; /* re-aimed: same message */
+    } else if (free_slot < 0) {
+        rc = -PL_ENOSPC;
+    } else {
+        msis[free_slot] = (struct msi_binding){ .dom = d, .bdf = (uint16_t)bdf, .vector = (uint8_t)vector };
+        slot = free_slot;
+    }
+    spin_unlock_irqrestore(&irq_lock, irqf);
+    if (rc)
+        return rc;
+    if (vector == 0) {
+        arch_msi_disable((uint16_t)bdf);
+        return 0;
+    }
+    int hv = arch_msi_enable((uint16_t)bdf, msi_fired, (unsigned)slot);
+    if (hv < 0) {
+        irqf = spin_lock_irqsave(&irq_lock);
+        msis[slot] = (struct msi_binding){ 0 };
+        spin_unlock_irqrestore(&irq_lock, irqf);
+        return hv;
+    }
+    domain_log(d, "MSI of %02lx:%02lx.%lx -> vector %lu", bdf >> 8, (bdf >> 3) & 31, bdf & 7, vector);
+    return 0;
+}
+
+void msi_release_domain(struct domain *d)
+{
+    for (int i = 0; i < MSI_MAX; i++) {
+        uint64_t irqf = spin_lock_irqsave(&irq_lock);
+        uint16_t bdf = msis[i].bdf;
+        bool mine = msis[i].dom == d;
+        if (mine)
+            msis[i] = (struct msi_binding){ 0 };
+        spin_unlock_irqrestore(&irq_lock, irqf);
+        if (mine)
+            arch_msi_disable(bdf);
+    }
 }

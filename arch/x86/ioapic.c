@@ -31,7 +31,7 @@
 /* Host vectors for forwarded lines: VEC_IRQ_BASE + gsi, below the
  * hypervisor's own vectors (arch/x86/trap.h). */
 #define VEC_IRQ_BASE 0x30
-#define MAX_ROUTED_GSI (VEC_TIMER - VEC_IRQ_BASE)
+#define MAX_ROUTED_GSI 0x60   /* vectors 0x30..0x8F; MSIs use 0x90.. (arch/x86/msi.c) */
 #define ISA_IRQS 16
 
 struct ioapic {

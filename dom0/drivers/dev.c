@@ -146,3 +146,29 @@ void drivers_init(void)
     ata_init();
     kprintf("drivers: %u block device(s), %u network device(s)\n", nblk, nnet);
 }
+
+struct msi_ctx {
+    bool (*fn)(void *arg);
+    void *arg;
+    uint64_t count;
+};
+
+static void msi_dispatch(void *arg)
+{
+    struct msi_ctx *m = arg;
+    m->count++;
+    m->fn(m->arg);
+}
+
+int drv_msi_attach(uint8_t bus, uint8_t dev, uint8_t fn, bool (*handler)(void *arg), void *arg, const char *who)
+{
+    struct msi_ctx *m = kalloc(sizeof(*m), 16);
+    if (!m)
+        return -PL_ENOMEM;
+    m->fn = handler;
+    m->arg = arg;
+    int rc = msi_bind((uint16_t)(bus << 8 | dev << 3 | fn), msi_dispatch, m);
+    if (rc == 0)
+        kprintf("%s: MSI\n", who);
+    return rc;
+}

@@ -19,6 +19,8 @@ void ata_init(void);
  * each line once. A handler returns true if its device had raised the
  * interrupt. Returns 0 or the irq_bind error (then the driver polls). */
 int drv_irq_attach(unsigned isa_irq, bool (*handler)(void *arg), void *arg, const char *who);
+/* The function's MSI instead of its INTx line; -PL_ENOENT if it has none. */
+int drv_msi_attach(uint8_t bus, uint8_t dev, uint8_t fn, bool (*handler)(void *arg), void *arg, const char *who);
 
 /* Per bound line: interrupts delivered and those no handler claimed. */
 void drv_irq_stats(void (*out)(unsigned irq, uint64_t count, uint64_t unclaimed));

@@ -288,7 +288,10 @@ bool e1000_probe(struct pci_dev *d)
     e->n.recv = e1000_recv;
     e->n.priv = e;
     d->driver = who;
-    if (d->irq_pin)
+    /* MSI where the function has it (82574L), else its INTx line. */
+    if (pci_find_cap(d, PCI_CAP_ID_MSI) && drv_msi_attach(d->bus, d->dev, d->fn, e1000_irq, e, who) == 0)
+        e->irq_ok = true;
+    else if (d->irq_pin)
         e->irq_ok = drv_irq_attach(d->irq_line, e1000_irq, e, who) == 0;
     else
         kprintf("%s: no interrupt pin, polling\n", who);

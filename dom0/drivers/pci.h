@@ -19,6 +19,7 @@
 #define PCI_BAR0 0x10
 #define PCI_SUBSYS_ID 0x2E
 #define PCI_CAP_PTR 0x34
+#define PCI_CAP_ID_MSI 0x05   /* PCI 3.0 6.8.1 */
 #define PCI_INT_LINE 0x3C
 #define PCI_INT_PIN 0x3D
 

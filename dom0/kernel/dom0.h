@@ -47,6 +47,10 @@ bool wait_until(bool (*cond)(void *arg), void *arg, uint64_t timeout_us);
  * given. Level-triggered lines are re-enabled (HC_IRQ_DONE) after the
  * handler returns. 0 or -PL_E*. */
 int irq_bind(unsigned irq, unsigned flags, void (*handler)(void *arg), void *arg);
+/* A message-signalled interrupt of PCI function bdf (bus << 8 | dev << 3 |
+ * fn) to handler(arg): the hypervisor programs its MSI capability. 0, or
+ * -PL_ENOENT when the function has no MSI capability, -PL_E* otherwise. */
+int msi_bind(uint16_t bdf, void (*handler)(void *arg), void *arg);
 
 /* ---- port and memory-mapped I/O ---- */
 static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }

@@ -40,6 +40,25 @@ int irq_bind(unsigned irq, unsigned flags, void (*handler)(void *arg), void *arg
     return 0;
 }
 
+int msi_bind(uint16_t bdf, void (*handler)(void *arg), void *arg)
+{
+    if (!handler)
+        return -PL_EINVAL;
+    unsigned v;
+    for (v = IRQ_VECTOR_FIRST; v <= IRQ_VECTOR_LAST; v++)
+        if (!slots[v].handler)
+            break;
+    if (v > IRQ_VECTOR_LAST)
+        return -PL_ENOSPC;
+    slots[v] = (struct irq_slot){ .handler = handler, .arg = arg };
+    long rc = hc2(HC_MSI_BIND, bdf, v);
+    if (rc < 0) {
+        slots[v].handler = NULL;
+        return (int)rc;
+    }
+    return 0; /* edge-signalled: no HC_IRQ_DONE */
+}
+
 void irq_dispatch(unsigned vector)
 {
     struct irq_slot *s = &slots[vector & 255];

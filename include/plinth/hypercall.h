@@ -70,7 +70,14 @@
 #define HC_IRQ_DONE 21      /* (gsi) -> 0: unmask a level-triggered line after handling it */
 /* 22..28: event channels (include/plinth/evtchn.h); 29..33: device models
  * (include/plinth/ioreq.h). */
-#define HC_COUNT 34
+/* (PCI bdf = bus << 8 | device << 3 | function, vector 32..255 or 0 to
+ * stop) -> 0: the hypervisor programs the function's MSI capability (one
+ * message) and raises `vector` on the caller's vCPU 0 for each message.
+ * -PL_ENOENT: no such function or no MSI capability; -PL_EBUSY: bound by
+ * another domain; -PL_ENOSPC: no host vector left. The control domain's
+ * own writes to MSI and MSI-X capabilities are ignored. */
+#define HC_MSI_BIND 34
+#define HC_COUNT 35
 
 #define HC_LOG_READ_MAX 4096
 #define HC_CONSOLE_READ_MAX 4096

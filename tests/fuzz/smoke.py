@@ -20,6 +20,13 @@ def run(verbose=True):
     secs = os.environ.get("FUZZ_TIME", "20")
     passed = failed = 0
     bins = sorted(glob.glob(os.path.join(ROOT, "build", "fuzz", "fuzz_*")))
+    # Every target in the tree must have been built: a missing one fails
+    # rather than being skipped without a word.
+    for src in sorted(glob.glob(os.path.join(ROOT, "tests", "fuzz", "fuzz_*.c"))):
+        want = os.path.join(ROOT, "build", "fuzz", os.path.basename(src)[:-2])
+        if want not in bins:
+            failed += 1
+            print("[  FAILED  ] fuzz %s: not built (make fuzz-build)" % os.path.basename(src)[5:-2])
     for binary in bins:
         if not os.access(binary, os.X_OK) or os.path.isdir(binary):
             continue

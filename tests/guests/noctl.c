@@ -2,6 +2,7 @@
 /* A domain that is not the control domain: every management hypercall
  * must be refused with -PL_EPERM, whatever its arguments. */
 #include "guest.h"
+#include "plinth/ioreq.h"
 
 GUEST("noctl");
 
@@ -19,11 +20,13 @@ int main(void)
     CHECK_EQ(hypercall(HC_LOG_READ, (uint64_t)buf, sizeof(buf), (uint64_t)&pos, 0, 0), -PL_EPERM,
              "HC_LOG_READ: -EPERM");
     /* Everything added since: creation, consoles, vCPUs, devices. */
-    static const uint64_t later[] = { HC_DOMAIN_CREATE, HC_CONSOLE_READ, HC_VCPU_INFO, HC_VCPU_SET_AFFINITY,
-                                      HC_DOMAIN_NEXT, HC_PLATFORM_INFO, HC_MEMORY_MAP, HC_IRQ_BIND, HC_IRQ_DONE };
+    static const uint64_t later[] = { HC_DOMAIN_CREATE,  HC_CONSOLE_READ,   HC_VCPU_INFO,     HC_VCPU_SET_AFFINITY,
+                                      HC_DOMAIN_NEXT,    HC_PLATFORM_INFO,  HC_MEMORY_MAP,    HC_IRQ_BIND,
+                                      HC_IRQ_DONE,       HC_IOREQ_REGISTER, HC_IOREQ_COMPLETE, HC_FOREIGN_MAP,
+                                      HC_FOREIGN_UNMAP,  HC_DOMAIN_IRQ,     HC_MSI_BIND };
     unsigned refused = 0;
     for (unsigned i = 0; i < sizeof(later) / sizeof(later[0]); i++)
         refused += hypercall(later[i], (uint64_t)buf, 4, 32, 0, 0) == -PL_EPERM;
-    CHECK_EQ(refused, sizeof(later) / sizeof(later[0]), "hypercalls 13..21: all -EPERM");
+    CHECK_EQ(refused, sizeof(later) / sizeof(later[0]), "hypercalls 13..21 and 29..34: all -EPERM");
     return tests_failed();
 }

@@ -509,9 +509,12 @@ def dom0_devices_case(emulator, timeout):
                      "-device", "virtio-blk-pci,drive=vd0",
                      "-drive", "file={workdir}/ata.img,if=ide,index=0,format=raw",
                      "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
-                     "-netdev", "user,id=n1", "-device", "e1000,netdev=n1"]
+                     "-netdev", "user,id=n1", "-device", "e1000,netdev=n1",
+                     # the 82574L has MSI: its interrupts come as messages (HC_MSI_BIND)
+                     "-netdev", "user,id=n2", "-device", "e1000e,netdev=n2"]
         disks = [("virtio-blk", sum_virtio), ("ata", sum_ata)]
-        nics = ["virtio-net", "e1000"]
+        nics = ["virtio-net", "e1000", "e1000e"]
+        expect.append(r"dom1\(dom0\): MSI of 00:\d\d\.0 -> vector \d+")
     else:
         qemu_args = []
         disks = [("ata", sum_ata)]
