@@ -14,18 +14,25 @@ struct irq_slot {
 static struct irq_slot slots[256];
 static uint64_t spurious;
 
+/* A free vector for handler, claimed before the hypervisor is asked to
+ * route anything to it (the interrupt may come at once); 0 if none. */
+static unsigned claim_vector(void (*handler)(void *arg), void *arg)
+{
+    for (unsigned v = IRQ_VECTOR_FIRST; v <= IRQ_VECTOR_LAST; v++)
+        if (!slots[v].handler) {
+            slots[v] = (struct irq_slot){ .handler = handler, .arg = arg };
+            return v;
+        }
+    return 0;
+}
+
 int irq_bind(unsigned irq, unsigned flags, void (*handler)(void *arg), void *arg)
 {
     if (!handler)
         return -PL_EINVAL;
-    unsigned v;
-    for (v = IRQ_VECTOR_FIRST; v <= IRQ_VECTOR_LAST; v++)
-        if (!slots[v].handler)
-            break;
-    if (v > IRQ_VECTOR_LAST)
+    unsigned v = claim_vector(handler, arg);
+    if (!v)
         return -PL_ENOSPC;
-    /* Claim the vector before binding: the line may fire at once. */
-    slots[v] = (struct irq_slot){ .handler = handler, .arg = arg };
     long rc = hc3(HC_IRQ_BIND, irq, v, flags);
     if (rc < 0) {
         slots[v].handler = NULL;
@@ -44,13 +51,9 @@ int msi_bind(uint16_t bdf, void (*handler)(void *arg), void *arg)
 {
     if (!handler)
         return -PL_EINVAL;
-    unsigned v;
-    for (v = IRQ_VECTOR_FIRST; v <= IRQ_VECTOR_LAST; v++)
-        if (!slots[v].handler)
-            break;
-    if (v > IRQ_VECTOR_LAST)
+    unsigned v = claim_vector(handler, arg);
+    if (!v)
         return -PL_ENOSPC;
-    slots[v] = (struct irq_slot){ .handler = handler, .arg = arg };
     long rc = hc2(HC_MSI_BIND, bdf, v);
     if (rc < 0) {
         slots[v].handler = NULL;
