@@ -231,14 +231,14 @@ int domain_create_from(const struct file_module *m)
     dc.image_size = k->size;
     memcpy(dc.cmdline, cfg.cmdline, strlen(cfg.cmdline) + 1);
     /* With devices, it must not run before they exist. */
-    if (cfg.disk_count)
+    if (pvdev_wanted(&cfg))
         dc.flags = DOMAIN_CREATE_PAUSED;
     long id = hc1(HC_DOMAIN_CREATE, HC_PTR(&dc));
     if (id < 0) {
         kprintf("create: %s: %s: %s (%ld)\n", m->name, hc_name(HC_DOMAIN_CREATE), errno_name(id), id);
         return (int)id;
     }
-    if (cfg.disk_count) {
+    if (pvdev_wanted(&cfg)) {
         int prc = pvdev_attach((uint32_t)id, &cfg);
         if (prc < 0) {
             kprintf("create: %s: its devices could not be set up; domain %ld destroyed\n", m->name, id);

@@ -1,19 +1,18 @@
-/* dom0 as the device model of domUs. For each domU with devices: one ioreq
- * ring (a page of ours the hypervisor fills), one event port the hypervisor
- * raises, a foreign mapping of all its RAM, and the backends
- * (dom0/virtio). Requests are served from pvdev_poll, which the kernel
- * calls before every sleep: the event upcall only wakes us. */
+/* dom0 as the device model of domUs: the transport-level core. For each
+ * domU with devices: one ioreq ring (a page of ours the hypervisor fills),
+ * one event port the hypervisor raises, a foreign mapping of all its RAM,
+ * and up to PLINTH_VIRTIO_MMIO_MAX devices, one per virtio-mmio window,
+ * served by their kind's ops. Requests are served from pvdev_poll, which
+ * the kernel calls before every sleep: the event upcall only wakes us. */
 #include "dom0/kernel/pvdev.h"
 
 #include "dom0/domcfg.h"
 #include "dom0/kernel/kernel.h"
 #include "dom0/kernel/util.h"
-#include "dom0/virtio/blk_backend.h"
 #include "plinth/evtchn.h"
 #include "plinth/ioreq.h"
 
 #define PV_MAX_DOMS 8
-#define PV_MAX_DISKS 4
 /* Foreign mappings: domU slot k at 64 GiB + k GiB of our address space
  * (a domU has at most 1 GiB). */
 #define FOREIGN_BASE (64ull << 30)
@@ -22,28 +21,65 @@
 #define PTE_W 2ull
 #define PTE_PS 0x80ull
 
-struct pv_disk {
-    struct vblk_dev *vb;
-    struct pv_dom *pd;
-    unsigned window;       /* virtio-mmio device number in the domU */
-    char target[24];
+struct pv_dev {
+    const struct pv_devops *ops;
+    void *dev;
 };
 
 struct pv_dom {
     bool used;
     uint32_t domid;
+    char name[32];
     unsigned port;
     struct plinth_ioreq_ring *ring;
     uint64_t *pd;          /* page directory of its foreign-mapping GiB */
     struct guestmem gm;
-    struct pv_disk disks[PV_MAX_DISKS];
-    unsigned ndisks;
+    struct pv_dev devs[PLINTH_VIRTIO_MMIO_MAX];
+    unsigned ndevs;
     uint64_t requests, notifies, irqs;
 };
 
 static struct pv_dom doms[PV_MAX_DOMS];
 static struct plinth_evtchn_page *evpage;
 static bool evtchn_ready;
+
+/* Kinds not built in attach nothing and have nothing to poll. */
+__attribute__((weak)) int pvnet_attach(struct pv_dom *pd, const struct domcfg *cfg)
+{
+    (void)pd;
+    if (cfg->vif_count) {
+        kprintf("pv: %s: vif: this dom0 has no virtio-net backend\n", cfg->name);
+        return -PL_ENOSYS;
+    }
+    return 0;
+}
+__attribute__((weak)) int pvcons_attach(struct pv_dom *pd, const struct domcfg *cfg)
+{
+    (void)pd, (void)cfg;
+    return 0;
+}
+__attribute__((weak)) void pvnet_poll(void) {}
+__attribute__((weak)) void pvcons_poll(void) {}
+
+int pvdev_add(struct pv_dom *pd, const struct pv_devops *ops, void *dev)
+{
+    if (pd->ndevs == PLINTH_VIRTIO_MMIO_MAX)
+        return -PL_ENOSPC;
+    pd->devs[pd->ndevs] = (struct pv_dev){ ops, dev };
+    return (int)pd->ndevs++;
+}
+
+const struct guestmem *pvdev_guestmem(struct pv_dom *pd) { return &pd->gm; }
+uint32_t pvdev_domid(const struct pv_dom *pd) { return pd->domid; }
+const char *pvdev_name(const struct pv_dom *pd) { return pd->name; }
+
+void pvdev_raise(struct pv_dom *pd, unsigned window)
+{
+    pd->irqs++;
+    long rc = hc2(HC_DOMAIN_IRQ, pd->domid, PLINTH_VIRTIO_MMIO_IRQ_BASE + window);
+    if (rc < 0 && rc != -PL_ENOENT)
+        kprintf("pv: dom%u: %s: %s\n", pd->domid, hc_name(HC_DOMAIN_IRQ), errno_name(rc));
+}
 
 static int init_evtchn(void)
 {
@@ -78,81 +114,22 @@ static int map_window(struct pv_dom *pd, unsigned slot)
     return 0;
 }
 
-static void raise_irq(void *ctx)
-{
-    struct pv_disk *d = ctx;
-    d->pd->irqs++;
-    long rc = hc2(HC_DOMAIN_IRQ, d->pd->domid, PLINTH_VIRTIO_MMIO_IRQ_BASE + d->window);
-    if (rc < 0 && rc != -PL_ENOENT)
-        kprintf("pv: dom%u: %s: %s\n", d->pd->domid, hc_name(HC_DOMAIN_IRQ), errno_name(rc));
-}
-
-/* "phy:disk0,xvda,w" or "phy:disk0@2048+4096,xvda,r": a whole disk of ours
- * or sectors [first, first + count) of it. */
-static int parse_disk(const char *spec, char *target, size_t tlen, uint64_t *first, uint64_t *count, bool *ro)
-{
-    if (strncmp(spec, "phy:", 4) != 0)
-        return -PL_EINVAL;
-    const char *p = spec + 4;
-    size_t n = 0;
-    while (p[n] && p[n] != ',' && p[n] != '@')
-        n++;
-    if (n == 0 || n >= tlen)
-        return -PL_EINVAL;
-    memcpy(target, p, n);
-    target[n] = 0;
-    p += n;
-    *first = 0;
-    *count = 0;
-    if (*p == '@') {
-        char num[24];
-        size_t k = 0;
-        p++;
-        while (*p && *p != '+' && k < sizeof(num) - 1)
-            num[k++] = *p++;
-        num[k] = 0;
-        if (*p != '+' || parse_uint(num, ~0ull, first) < 0)
-            return -PL_EINVAL;
-        p++;
-        k = 0;
-        while (*p && *p != ',' && k < sizeof(num) - 1)
-            num[k++] = *p++;
-        num[k] = 0;
-        if (parse_uint(num, ~0ull, count) < 0 || *count == 0)
-            return -PL_EINVAL;
-    }
-    if (*p != ',')
-        return -PL_EINVAL;
-    const char *mode = p + 1;
-    while (*mode && *mode != ',')
-        mode++; /* skip the vdev name */
-    if (*mode != ',')
-        return -PL_EINVAL;
-    mode++;
-    if (strcmp(mode, "r") == 0 || strcmp(mode, "ro") == 0)
-        *ro = true;
-    else if (strcmp(mode, "w") == 0 || strcmp(mode, "rw") == 0)
-        *ro = false;
-    else
-        return -PL_EINVAL;
-    return 0;
-}
-
 static void release(struct pv_dom *pd)
 {
+    for (unsigned i = 0; i < pd->ndevs; i++)
+        if (pd->devs[i].ops->release)
+            pd->devs[i].ops->release(pd->devs[i].dev);
     /* The ring page and page directory stay with the slot for reuse. */
     pd->used = false;
-    pd->ndisks = 0;
+    pd->ndevs = 0;
 }
+
+bool pvdev_wanted(const struct domcfg *cfg) { return cfg->disk_count || cfg->vif_count; }
 
 int pvdev_attach(uint32_t domid, const struct domcfg *cfg)
 {
-    if (cfg->disk_count == 0)
+    if (!pvdev_wanted(cfg))
         return 0;
-    if (cfg->disk_count > PV_MAX_DISKS) {
-        kprintf("pv: %s: at most %d disks\n", cfg->name, PV_MAX_DISKS);
-        return -PL_E2BIG;
-    }
     int rc = init_evtchn();
     if (rc)
         return rc;
@@ -166,55 +143,13 @@ int pvdev_attach(uint32_t domid, const struct domcfg *cfg)
     struct pv_dom *pd = &doms[slot];
     pd->used = true;
     pd->domid = domid;
-    pd->ndisks = 0;
+    memcpy(pd->name, cfg->name, strlen(cfg->name) + 1);
+    pd->ndevs = 0;
     pd->requests = pd->notifies = pd->irqs = 0;
     if (!pd->ring && !(pd->ring = kalloc(sizeof(*pd->ring), 4096))) {
         release(pd);
         return -PL_ENOMEM;
     }
-    for (unsigned i = 0; i < cfg->disk_count; i++) {
-        struct pv_disk *d = &pd->disks[i];
-        uint64_t first, count;
-        bool ro;
-        if (parse_disk(cfg->disks[i], d->target, sizeof(d->target), &first, &count, &ro) < 0) {
-            kprintf("pv: %s: disk \"%s\": expected phy:<disk>[@<first>+<count>],<vdev>,<r|w>\n", cfg->name,
-                    cfg->disks[i]);
-            release(pd);
-            return -PL_EINVAL;
-        }
-        struct blkdev *b = blkdev_find(d->target);
-        if (!b) {
-            kprintf("pv: %s: disk \"%s\": dom0 has no block device %s (see `devices`)\n", cfg->name, cfg->disks[i],
-                    d->target);
-            release(pd);
-            return -PL_ENOENT;
-        }
-        if (count == 0)
-            count = b->sectors - first;
-        if (!d->vb && !(d->vb = kalloc(sizeof(*d->vb), 64))) {
-            release(pd);
-            return -PL_ENOMEM;
-        }
-        rc = vblk_create(d->vb, &pd->gm, b, first, count, ro);
-        if (rc < 0) {
-            kprintf("pv: %s: disk \"%s\": %s (sectors %llu+%llu of %s's %llu)\n", cfg->name, cfg->disks[i],
-                    errno_name(rc), (unsigned long long)first, (unsigned long long)count, b->name,
-                    (unsigned long long)b->sectors);
-            release(pd);
-            return rc;
-        }
-        d->pd = pd;
-        d->window = i;
-        vblk_set_irq(d->vb, raise_irq, d);
-        pd->ndisks++;
-    }
-    long port = hc1(HC_EVTCHN_ALLOC_UNBOUND, DOMID_HYPERVISOR);
-    if (port < 0) {
-        kprintf("pv: %s: %s: %s\n", cfg->name, hc_name(HC_EVTCHN_ALLOC_UNBOUND), errno_name(port));
-        release(pd);
-        return (int)port;
-    }
-    pd->port = (unsigned)port;
     if ((rc = map_window(pd, slot)) < 0) {
         release(pd);
         return rc;
@@ -223,12 +158,25 @@ int pvdev_attach(uint32_t domid, const struct domcfg *cfg)
     long mapped = hc2(HC_FOREIGN_MAP, domid, where);
     if (mapped < 0) {
         kprintf("pv: %s: %s: %s\n", cfg->name, hc_name(HC_FOREIGN_MAP), errno_name(mapped));
-        hc1(HC_EVTCHN_CLOSE, pd->port);
         release(pd);
         return (int)mapped;
     }
     pd->gm.base = (uint8_t *)(uintptr_t)where;
     pd->gm.size = (uint64_t)mapped;
+    /* The devices, before the domain can see them. */
+    if ((rc = pvblk_attach(pd, cfg)) < 0 || (rc = pvnet_attach(pd, cfg)) < 0 || (rc = pvcons_attach(pd, cfg)) < 0) {
+        hc1(HC_FOREIGN_UNMAP, domid);
+        release(pd);
+        return rc;
+    }
+    long port = hc1(HC_EVTCHN_ALLOC_UNBOUND, DOMID_HYPERVISOR);
+    if (port < 0) {
+        kprintf("pv: %s: %s: %s\n", cfg->name, hc_name(HC_EVTCHN_ALLOC_UNBOUND), errno_name(port));
+        hc1(HC_FOREIGN_UNMAP, domid);
+        release(pd);
+        return (int)port;
+    }
+    pd->port = (unsigned)port;
     long r = hc3(HC_IOREQ_REGISTER, domid, HC_PTR(pd->ring), pd->port);
     if (r < 0) {
         kprintf("pv: %s: %s: %s\n", cfg->name, hc_name(HC_IOREQ_REGISTER), errno_name(r));
@@ -237,11 +185,12 @@ int pvdev_attach(uint32_t domid, const struct domcfg *cfg)
         release(pd);
         return (int)r;
     }
-    for (unsigned i = 0; i < pd->ndisks; i++)
-        kprintf("pv: dom%u: virtio-blk %u at %#llx <- %s sectors %llu+%llu%s\n", domid, i,
-                (unsigned long long)(PLINTH_VIRTIO_MMIO_BASE + i * PLINTH_VIRTIO_MMIO_STRIDE), pd->disks[i].target,
-                (unsigned long long)pd->disks[i].vb->first_sector, (unsigned long long)pd->disks[i].vb->sectors,
-                pd->disks[i].vb->ro ? " read-only" : "");
+    for (unsigned i = 0; i < pd->ndevs; i++) {
+        kprintf("pv: dom%u: %s %u at %#llx: ", domid, pd->devs[i].ops->kind, i,
+                (unsigned long long)(PLINTH_VIRTIO_MMIO_BASE + i * PLINTH_VIRTIO_MMIO_STRIDE));
+        pd->devs[i].ops->describe(pd->devs[i].dev);
+        kprintf("\n");
+    }
     return 0;
 }
 
@@ -250,21 +199,20 @@ static void serve(struct pv_dom *pd, const struct plinth_ioreq *rq)
     uint64_t rel = rq->addr - PLINTH_VIRTIO_MMIO_BASE;
     unsigned n = (unsigned)(rel / PLINTH_VIRTIO_MMIO_STRIDE);
     uint64_t off = rel % PLINTH_VIRTIO_MMIO_STRIDE;
-    struct vblk_dev *vb = n < pd->ndisks ? pd->disks[n].vb : NULL;
+    struct pv_dev *d = n < pd->ndevs ? &pd->devs[n] : NULL;
     pd->requests++;
     if (rq->type == IOREQ_TYPE_NOTIFY) {
         pd->notifies++;
-        if (vb)
-            while (vblk_notify(vb, (unsigned)rq->data) > 0)
-                ;
+        if (d)
+            d->ops->notify(d->dev, (unsigned)rq->data);
         return;
     }
     uint64_t val = 0;
-    if (vb && off < PLINTH_VIRTIO_MMIO_SIZE) {
+    if (d && off < PLINTH_VIRTIO_MMIO_SIZE) {
         if (rq->dir == IOREQ_READ)
-            val = vblk_mmio_read(vb, off, rq->size);
+            val = d->ops->read(d->dev, off, rq->size);
         else
-            vblk_mmio_write(vb, off, rq->size, rq->data);
+            d->ops->write(d->dev, off, rq->size, rq->data);
     }
     long rc = hc4(HC_IOREQ_COMPLETE, pd->domid, rq->vcpu, rq->seq, val);
     if (rc < 0 && rc != -PL_ENOENT)
@@ -305,6 +253,8 @@ void pvdev_poll(void)
             release(pd);
         }
     }
+    pvnet_poll();
+    pvcons_poll();
 }
 
 void pvdev_list(void)
@@ -314,15 +264,10 @@ void pvdev_list(void)
         struct pv_dom *pd = &doms[s];
         if (!pd->used)
             continue;
-        for (unsigned i = 0; i < pd->ndisks; i++) {
-            struct vblk_dev *vb = pd->disks[i].vb;
-            kprintf("dom%u virtio-blk %u: %s sectors %llu+%llu%s, %llu requests (%llu sectors read, %llu written, "
-                    "%llu flushes, %llu I/O errors)%s\n",
-                    pd->domid, i, pd->disks[i].target, (unsigned long long)vb->first_sector,
-                    (unsigned long long)vb->sectors, vb->ro ? " ro" : "", (unsigned long long)vb->reqs,
-                    (unsigned long long)vb->rd_sectors, (unsigned long long)vb->wr_sectors,
-                    (unsigned long long)vb->flushes, (unsigned long long)vb->ioerrs,
-                    vblk_needs_reset(vb) ? " NEEDS RESET" : "");
+        for (unsigned i = 0; i < pd->ndevs; i++) {
+            kprintf("dom%u %s %u: ", pd->domid, pd->devs[i].ops->kind, i);
+            pd->devs[i].ops->describe(pd->devs[i].dev);
+            kprintf("\n");
         }
         kprintf("dom%u: %llu register accesses, %llu notifications, %llu interrupts\n", pd->domid,
                 (unsigned long long)pd->requests, (unsigned long long)pd->notifies, (unsigned long long)pd->irqs);

@@ -653,7 +653,7 @@ def pv_blk_case(emulator, timeout):
                 args="console=com1 testexit=%s dom0_mem=64M" % testexit,
                 modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"}] + PV_FILES,
                 qemu_args=qemu_args, bochs_lines=bochs_lines, setup=setup, interact=steps,
-                expect=[r"pv: dom\d+: virtio-blk 0 at 0xfe000000 <- disk0 sectors 1024\+1024",
+                expect=[r"pv: dom\d+: virtio-blk 0 at 0xfe000000: disk0 sectors 1024\+1024",
                         r"dom\d+\(vblk\): guest vblk: [1-9]\d* passed, 0 failed",
                         r"dom\d+\(vblkcheck\): guest vblk: [1-9]\d* passed, 0 failed",
                         r"dom\d+\(vblkafter\): guest vblk: [1-9]\d* passed, 0 failed",
