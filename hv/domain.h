@@ -122,6 +122,8 @@ void domain_stop(struct domain *d, bool crashed, uint32_t code, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 /* Console output of the guest (hv/exit_io.c); flush prints a partial line. */
 void domain_console_putc(struct domain *d, char c);
+/* n bytes under one acquisition of the console lock (HC_CONSOLE_WRITE). */
+void domain_console_write(struct domain *d, const char *s, size_t n);
 void domain_console_flush(struct domain *d);
 /* Fetch up to len bytes of the instruction at the vCPU's RIP through the
  * guest's page tables (hv/vcpu_fetch.c); st is the vCPU's current state.

@@ -45,9 +45,8 @@ void domain_console_flush(struct domain *d)
     spin_unlock_irqrestore(&d->console_lock, flags);
 }
 
-void domain_console_putc(struct domain *d, char c)
+static void console_putc_locked(struct domain *d, char c)
 {
-    uint64_t flags = spin_lock_irqsave(&d->console_lock);
     if (d->console_direct) {
         /* The control domain's shell: its bytes as they are (it is
          * trusted with the terminal), a line at a time so hypervisor log
@@ -57,25 +56,31 @@ void domain_console_putc(struct domain *d, char c)
         d->console[d->console_len++] = c;
         if (c == '\n' || d->console_len == DOMAIN_CONSOLE_LINE - 1)
             console_flush_locked(d);
-        spin_unlock_irqrestore(&d->console_lock, flags);
         return;
     }
-    if (c == '\r') {
-        spin_unlock_irqrestore(&d->console_lock, flags);
+    if (c == '\r')
         return;
-    }
     if (c == '\n') {
         console_flush_locked(d);
         logring_write(&d->conring, &c, 1);
-    } else {
-        /* Replace control characters so a guest cannot drive our terminal. */
-        if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7F)
-            c = '?'; /* C0 and C1 controls and anything not ASCII */
-        d->console[d->console_len++] = c;
-        logring_write(&d->conring, &c, 1);
-        if (d->console_len == DOMAIN_CONSOLE_LINE - 1)
-            console_flush_locked(d); /* a long line continues on the next log line */
+        return;
     }
+    /* Replace control characters so a guest cannot drive our terminal. */
+    if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7F)
+        c = '?'; /* C0 and C1 controls and anything not ASCII */
+    d->console[d->console_len++] = c;
+    logring_write(&d->conring, &c, 1);
+    if (d->console_len == DOMAIN_CONSOLE_LINE - 1)
+        console_flush_locked(d); /* a long line continues on the next log line */
+}
+
+void domain_console_putc(struct domain *d, char c) { domain_console_write(d, &c, 1); }
+
+void domain_console_write(struct domain *d, const char *s, size_t n)
+{
+    uint64_t flags = spin_lock_irqsave(&d->console_lock);
+    for (size_t i = 0; i < n; i++)
+        console_putc_locked(d, s[i]);
     spin_unlock_irqrestore(&d->console_lock, flags);
 }
 

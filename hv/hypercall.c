@@ -35,8 +35,7 @@ static int64_t hc_console_write(struct domain *d, uint64_t gpa, uint64_t len)
     for (uint64_t done = 0; done < len;) {
         uint64_t n = MIN(len - done, sizeof(buf));
         domain_read(d, gpa + done, buf, n);
-        for (uint64_t i = 0; i < n; i++)
-            domain_console_putc(d, buf[i]);
+        domain_console_write(d, buf, n);
         done += n;
     }
     return (int64_t)len;
