@@ -14,14 +14,8 @@
 
 #include "arch/x86/pagetable.h"
 #include "plinth/errno.h"
+#include "tests/unit/fake_phys.h"
 
-#define KB(x) ((uint64_t)(x) << 10)
-#define MB(x) ((uint64_t)(x) << 20)
-#define GB(x) ((uint64_t)(x) << 30)
-#define P4K PT_PAGE_4K
-#define P2M PT_PAGE_2M
-#define P1G PT_PAGE_1G
-#define LVL_SIZE(l) (1ull << (12 + 9 * (l)))
 #define GPA_TOP (1ull << 48)
 
 #define R PT_PERM_R
@@ -36,193 +30,19 @@
 
 /* ------------------------------------------------------------------ fake physical memory
  *
- * Copied from test_pagetable.c, with the entry format's notion of present
- * and of a table entry. Table page i lives at pool + i * 4 KiB and has
- * "physical address" (i + 1) * 4 KiB, so 0 never names a table. Every
- * alloc, free and flush is appended to an event log. */
-
-#define POOL_PAGES 1024
-#define MAX_EVENTS 65536
-
-enum ev_kind { EV_ALLOC, EV_FREE, EV_FLUSH };
-
-struct event {
-    enum ev_kind kind;
-    uint64_t a, b;     /* alloc/free: phys; flush: va, len */
-    bool watch_linked; /* flush: was the watched table still linked in */
-};
-
-struct fake {
-    enum pt_entry_format format; /* EPT or NPT, from the test's prestate */
-    uint8_t *pool;
-    bool live[POOL_PAGES];
-    size_t nlive;
-    size_t nallocs, nfrees;
-    size_t cursor;
-    long allocs_left; /* -1: unlimited */
-    const struct pt *pt;
-    uint64_t watch;
-    struct event ev[MAX_EVENTS];
-    size_t nev;
-};
-
-static bool is_ept(const struct fake *f) { return f->format == PT_FORMAT_EPT; }
-
-/* 29.3.2: an EPT entry is present when any of R, W, X is set */
-static uint64_t present_mask(const struct fake *f) { return is_ept(f) ? (EPT_R | EPT_W | EPT_X) : PTE_P; }
-static bool ent_present(const struct fake *f, uint64_t e) { return (e & present_mask(f)) != 0; }
-static uint64_t large_bit(const struct fake *f) { return is_ept(f) ? EPT_LARGE : PTE_PS; }
-static bool ent_leaf(const struct fake *f, uint64_t e, int level) { return level == 0 || (e & large_bit(f)); }
-/* what a table entry holds besides its address: EPT R|W|X, NPT P|W|U */
-static uint64_t table_bits(const struct fake *f) { return is_ept(f) ? (EPT_R | EPT_W | EPT_X) : (PTE_P | PTE_W | PTE_U); }
-
-static void log_event(struct fake *f, enum ev_kind kind, uint64_t a, uint64_t b, bool linked)
-{
-    if (f->nev == MAX_EVENTS)
-        fail_msg("event log full");
-    f->ev[f->nev++] = (struct event){kind, a, b, linked};
-}
-
-static size_t phys_index(const struct fake *f, uint64_t phys)
-{
-    if (phys == 0 || phys % P4K || phys / P4K > POOL_PAGES)
-        fail_msg("not a table address: %#" PRIx64, phys);
-    size_t i = phys / P4K - 1;
-    if (!f->live[i])
-        fail_msg("table %#" PRIx64 " is not live", phys);
-    return i;
-}
-
-static uint64_t fake_alloc(void *ctx)
-{
-    struct fake *f = ctx;
-    if (f->allocs_left == 0)
-        return 0;
-    for (size_t n = 0; n < POOL_PAGES; n++) {
-        size_t i = (f->cursor + n) % POOL_PAGES;
-        if (f->live[i])
-            continue;
-        f->live[i] = true;
-        f->nlive++;
-        f->nallocs++;
-        f->cursor = i + 1;
-        if (f->allocs_left > 0)
-            f->allocs_left--;
-        memset(f->pool + i * P4K, 0, P4K);
-        uint64_t phys = (i + 1) * P4K;
-        log_event(f, EV_ALLOC, phys, 0, false);
-        return phys;
-    }
-    fail_msg("fake table pool exhausted");
-    return 0;
-}
-
-static void fake_free(void *ctx, uint64_t phys)
-{
-    struct fake *f = ctx;
-    size_t i = phys_index(f, phys);
-    f->live[i] = false;
-    f->nlive--;
-    f->nfrees++;
-    memset(f->pool + i * P4K, 0xA5, P4K);
-    log_event(f, EV_FREE, phys, 0, false);
-}
-
-static uint64_t *fake_table(void *ctx, uint64_t phys)
-{
-    struct fake *f = ctx;
-    return (uint64_t *)(void *)(f->pool + phys_index(f, phys) * P4K);
-}
-
-static bool tree_links(struct fake *f, uint64_t tphys, int level, uint64_t target)
-{
-    if (level == 0)
-        return false;
-    const uint64_t *t = fake_table(f, tphys);
-    for (unsigned i = 0; i < PT_ENTRIES; i++) {
-        uint64_t e = t[i];
-        if (!ent_present(f, e) || ent_leaf(f, e, level))
-            continue;
-        if ((e & PTE_ADDR_MASK) == target || tree_links(f, e & PTE_ADDR_MASK, level - 1, target))
-            return true;
-    }
-    return false;
-}
-
-static void fake_flush(void *ctx, uint64_t va, uint64_t len)
-{
-    struct fake *f = ctx;
-    assert_true(len > 0);
-    assert_int_equal(va % P4K, 0);
-    assert_int_equal(len % P4K, 0);
-    bool linked = f->watch && f->pt && tree_links(f, f->pt->root, 3, f->watch);
-    log_event(f, EV_FLUSH, va, len, linked);
-}
-
-static int fx_setup(void **state)
-{
-    enum pt_entry_format format = *(const enum pt_entry_format *)*state;
-    struct fake *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    f->pool = aligned_alloc(P4K, POOL_PAGES * P4K);
-    if (!f->pool) {
-        free(f);
-        return -1;
-    }
-    memset(f->pool, 0xA5, POOL_PAGES * P4K);
-    f->allocs_left = -1;
-    f->format = format;
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fake *f = *state;
-    free(f->pool);
-    free(f);
-    return 0;
-}
+ * fake_phys.h in the format each test's initial state names (BOTH below). */
 
 static struct pt_ops make_ops(struct fake *f, bool allow_1g)
 {
-    return (struct pt_ops){
-        .alloc_table = fake_alloc,
-        .free_table = fake_free,
-        .table_ptr = fake_table,
-        .flush = fake_flush,
-        .ctx = f,
-        .allow_1g = allow_1g,
-        .nx_mask = is_ept(f) ? 0 : PTE_NX,
-        .format = f->format,
-        .merge = true,
-    };
-}
-
-static void pt_new_ops(struct fake *f, struct pt *pt, const struct pt_ops *ops)
-{
-    size_t before = f->nlive;
-    assert_int_equal(pt_init(pt, ops), 0);
-    assert_int_not_equal(pt->root, 0);
-    assert_int_equal(pt->tables, 1);
-    assert_int_equal(f->nlive, before + 1);
-    f->pt = pt;
+    struct pt_ops ops = fake_ops(f, allow_1g);
+    ops.merge = true;
+    return ops;
 }
 
 static void pt_new(struct fake *f, struct pt *pt, bool allow_1g)
 {
     struct pt_ops ops = make_ops(f, allow_1g);
     pt_new_ops(f, pt, &ops);
-}
-
-static void pt_done(struct fake *f, struct pt *pt)
-{
-    pt_destroy(pt);
-    assert_int_equal(pt->root, 0);
-    assert_int_equal(f->nlive, 0);
-    assert_int_equal(f->nallocs, f->nfrees);
-    f->pt = NULL;
 }
 
 /* ------------------------------------------------------------------ expected encodings
@@ -263,57 +83,6 @@ static uint64_t expected_leaf(const struct fake *f, uint64_t pa, uint64_t flags,
 
 /* ------------------------------------------------------------------ checks */
 
-static bool mergeable(struct fake *f, const struct pt *pt, const uint64_t *t, int level);
-
-/* Count the tables reachable from tphys (a table of level-`level`
- * entries), checking each entry's shape; with merge on, no table may be
- * left that could have been merged. */
-static size_t count_tree(struct fake *f, const struct pt *pt, uint64_t tphys, int level, bool root, bool allow_empty)
-{
-    const uint64_t *t = fake_table(f, tphys);
-    size_t n = 1;
-    bool any = false;
-    for (unsigned i = 0; i < PT_ENTRIES; i++) {
-        uint64_t e = t[i];
-        if (!ent_present(f, e)) {
-            assert_int_equal(e, 0);
-            continue;
-        }
-        any = true;
-        if (ent_leaf(f, e, level)) {
-            assert_true(level <= 2);
-            if (level == 2)
-                assert_true(pt->ops.allow_1g);
-            if (level == 1)
-                assert_false(pt->ops.no_2m);
-            assert_int_equal((e & PTE_ADDR_MASK) % LVL_SIZE(level), 0);
-            if (is_ept(f)) {
-                uint64_t known = EPT_R | EPT_W | EPT_X | EPT_MEMTYPE_MASK | EPT_IGNORE_PAT | EPT_LARGE;
-                assert_int_equal(e & ~(PTE_ADDR_MASK | known), 0);
-                assert_int_equal(e & EPT_IGNORE_PAT, EPT_IGNORE_PAT);
-                if (e & EPT_W) /* W without R is a misconfiguration */
-                    assert_int_equal(e & EPT_R, EPT_R);
-                unsigned mt = (unsigned)((e & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT);
-                assert_true(mt == 0 || mt == 1 || mt == 4 || mt == 5 || mt == 6);
-            } else {
-                uint64_t known = PTE_P | PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_PS | PTE_NX;
-                assert_int_equal(e & ~(PTE_ADDR_MASK | known), 0);
-                assert_int_equal(e & (PTE_P | PTE_U), PTE_P | PTE_U); /* guest accesses are user */
-            }
-            if (level == 0)
-                assert_int_equal(e & large_bit(f), 0);
-        } else {
-            assert_int_equal(e & ~PTE_ADDR_MASK, table_bits(f));
-            n += count_tree(f, pt, e & PTE_ADDR_MASK, level - 1, false, allow_empty);
-        }
-    }
-    if (!root && !allow_empty)
-        assert_true(any);
-    if (!root && pt->ops.merge && level < 2 && mergeable(f, pt, t, level + 1))
-        fail_msg("a table at level %d that should have been merged", level);
-    return n;
-}
-
 /* Whether table t (entries at level - 1) could become one leaf at level. */
 static bool mergeable(struct fake *f, const struct pt *pt, const uint64_t *t, int level)
 {
@@ -332,86 +101,42 @@ static bool mergeable(struct fake *f, const struct pt *pt, const uint64_t *t, in
     return true;
 }
 
-static void check_tables_ex(struct fake *f, const struct pt *pt, bool allow_empty)
+/* The checks behind check_tables (declared in fake_phys.h) for EPT and
+ * NPT: each entry's encoding, and with merge on, no table may be left that
+ * could have been merged. */
+static void check_entry(struct fake *f, const struct pt *pt, uint64_t e, int level)
 {
-    assert_int_equal(pt->tables, f->nlive);
-    assert_int_equal(count_tree(f, pt, pt->root, 3, true, allow_empty), f->nlive);
-}
-
-static void check_tables(struct fake *f, const struct pt *pt) { check_tables_ex(f, pt, false); }
-
-/* The raw entry for va at level, or 0 when the walk stops above it. */
-static uint64_t raw_entry(struct fake *f, const struct pt *pt, uint64_t va, int level)
-{
-    uint64_t tphys = pt->root;
-    for (int l = 3;; l--) {
-        uint64_t e = fake_table(f, tphys)[(va >> (12 + 9 * l)) & 511];
-        if (l == level)
-            return e;
-        if (!ent_present(f, e) || ent_leaf(f, e, l))
-            return 0;
-        tphys = e & PTE_ADDR_MASK;
+    if (!ent_present(f, e)) {
+        assert_int_equal(e, 0);
+        return;
     }
-}
-
-static void expect_page(const struct pt *pt, uint64_t va, uint64_t pa, uint64_t flags, uint64_t size)
-{
-    uint64_t got_pa = 0, got_flags = 0, got_size = 0;
-    if (!pt_lookup(pt, va, &got_pa, &got_flags, &got_size))
-        fail_msg("va %#" PRIx64 " is not mapped", va);
-    assert_int_equal(got_pa, pa);
-    assert_int_equal(got_flags, flags);
-    assert_int_equal(got_size, size);
-}
-
-static void expect_unmapped(const struct pt *pt, uint64_t va)
-{
-    uint64_t pa, flags, size;
-    if (pt_lookup(pt, va, &pa, &flags, &size))
-        fail_msg("va %#" PRIx64 " is mapped to %#" PRIx64, va, pa);
-}
-
-static size_t count_kind(const struct fake *f, size_t from, enum ev_kind kind)
-{
-    size_t n = 0;
-    for (size_t i = from; i < f->nev; i++)
-        n += f->ev[i].kind == kind;
-    return n;
-}
-
-static size_t count_flushes(const struct fake *f, size_t from) { return count_kind(f, from, EV_FLUSH); }
-
-static bool flushed(const struct fake *f, size_t from, uint64_t va, uint64_t len)
-{
-    uint64_t cur = va, last = va + len - 1;
-    for (;;) {
-        bool advanced = false;
-        for (size_t i = from; i < f->nev; i++) {
-            const struct event *e = &f->ev[i];
-            if (e->kind != EV_FLUSH)
-                continue;
-            uint64_t e_last = e->a + e->b - 1;
-            if (e->a <= cur && cur <= e_last) {
-                if (e_last >= last)
-                    return true;
-                cur = e_last + 1;
-                advanced = true;
-            }
-        }
-        if (!advanced)
-            return false;
+    if (!ent_leaf(f, e, level)) {
+        assert_int_equal(e & ~PTE_ADDR_MASK, table_bits(f));
+        return;
     }
+    if (level == 1)
+        assert_false(pt->ops.no_2m);
+    if (is_ept(f)) {
+        uint64_t known = EPT_R | EPT_W | EPT_X | EPT_MEMTYPE_MASK | EPT_IGNORE_PAT | EPT_LARGE;
+        assert_int_equal(e & ~(PTE_ADDR_MASK | known), 0);
+        assert_int_equal(e & EPT_IGNORE_PAT, EPT_IGNORE_PAT);
+        if (e & EPT_W) /* W without R is a misconfiguration */
+            assert_int_equal(e & EPT_R, EPT_R);
+        unsigned mt = (unsigned)((e & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT);
+        assert_true(mt == 0 || mt == 1 || mt == 4 || mt == 5 || mt == 6);
+    } else {
+        uint64_t known = PTE_P | PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_PS | PTE_NX;
+        assert_int_equal(e & ~(PTE_ADDR_MASK | known), 0);
+        assert_int_equal(e & (PTE_P | PTE_U), PTE_P | PTE_U); /* guest accesses are user */
+    }
+    if (level == 0)
+        assert_int_equal(e & large_bit(f), 0);
 }
 
-static void expect_flushes_within(const struct fake *f, size_t from, uint64_t va, uint64_t len)
+static void check_table(struct fake *f, const struct pt *pt, const uint64_t *t, int level)
 {
-    for (size_t i = from; i < f->nev; i++) {
-        const struct event *e = &f->ev[i];
-        if (e->kind != EV_FLUSH)
-            continue;
-        assert_true(e->a >= va);
-        assert_true(e->a + e->b - 1 <= va + len - 1);
-    }
+    if (pt->ops.merge && level < 2 && mergeable(f, pt, t, level + 1))
+        fail_msg("a table at level %d that should have been merged", level);
 }
 
 /* The table at phys was unlinked, then a flush covering va happened, then
@@ -419,18 +144,7 @@ static void expect_flushes_within(const struct fake *f, size_t from, uint64_t va
  * likewise the nested TLB, may refer to it until the flush). */
 static void expect_flushed_unlinked_before_free(const struct fake *f, size_t mark, uint64_t phys, uint64_t va)
 {
-    size_t freed = SIZE_MAX;
-    for (size_t i = mark; i < f->nev; i++)
-        if (f->ev[i].kind == EV_FREE && f->ev[i].a == phys)
-            freed = i;
-    assert_true(freed != SIZE_MAX);
-    bool ok = false;
-    for (size_t i = mark; i < freed; i++) {
-        const struct event *e = &f->ev[i];
-        if (e->kind == EV_FLUSH && !e->watch_linked && e->a <= va && va <= e->a + e->b - 1)
-            ok = true;
-    }
-    if (!ok)
+    if (!flushed_unlinked_before_free(f, mark, phys, va))
         fail_msg("table %#" PRIx64 " freed without an invalidation of %#" PRIx64 " after it was unlinked", phys, va);
 }
 
@@ -1065,25 +779,6 @@ static void test_unmap_and_remap_flushes(void **state)
 
 /* ------------------------------------------------------------------ randomised against a model */
 
-#define MODEL_BASE (GB(1) - MB(4)) /* straddles a PDPT entry boundary */
-#define MODEL_PAGES 2048           /* 8 MiB */
-
-struct model {
-    bool on[MODEL_PAGES];
-    uint64_t pa[MODEL_PAGES];
-    uint64_t fl[MODEL_PAGES];
-};
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static uint64_t random_perms(const struct fake *f)
 {
     static const uint64_t ept[] = {R, R | W, R | X, R | W | X};
@@ -1107,20 +802,12 @@ static void test_random_against_model(void **state)
     struct fake *f = *state;
     struct pt pt;
     pt_new(f, &pt, true);
-    struct model *m = calloc(1, sizeof(*m));
-    assert_non_null(m);
+    struct model *m = model_new();
     size_t merges_seen = 0;
 
     for (int step = 0; step < 600; step++) {
-        uint64_t s = rnd() % 2 ? (rnd() % 4) * 512 : rnd() % MODEL_PAGES;
-        uint64_t n;
-        switch (rnd() % 3) {
-        case 0: n = 1 + rnd() % 8; break;
-        case 1: n = 512 * (1 + rnd() % 3); break;
-        default: n = 1 + rnd() % MODEL_PAGES; break;
-        }
-        if (n > MODEL_PAGES - s)
-            n = MODEL_PAGES - s;
+        uint64_t s, n;
+        model_pick(&s, &n);
         uint64_t va = MODEL_BASE + s * P4K, len = n * P4K;
         unsigned op = rnd() % 10; /* 0-4 map, 5-6 unmap, 7-9 protect */
         uint64_t pa = 0, flags = 0;
@@ -1160,29 +847,11 @@ static void test_random_against_model(void **state)
             }
         }
 
-        for (uint64_t i = 0; i < MODEL_PAGES; i++) {
-            uint64_t v = MODEL_BASE + i * P4K;
-            if (!m->on[i]) {
-                expect_unmapped(&pt, v);
-                continue;
-            }
-            uint64_t got, fl, sz;
-            assert_true(pt_lookup(&pt, v + 0x123, &got, &fl, &sz));
-            assert_int_equal(got, m->pa[i] + 0x123);
-            assert_int_equal(fl, m->fl[i]);
-        }
-        expect_unmapped(&pt, MODEL_BASE - P4K);
-        expect_unmapped(&pt, MODEL_BASE + MODEL_PAGES * P4K);
-        check_tables(f, &pt);
+        expect_model(f, &pt, m);
     }
     assert_true(merges_seen > 0);
 
-    assert_int_equal(pt_unmap(&pt, MODEL_BASE, MODEL_PAGES * P4K), 0);
-    assert_int_equal(pt.tables, 1);
-    check_tables(f, &pt);
-    free(m);
-    f->nev = 0;
-    pt_done(f, &pt);
+    model_done(f, &pt, m);
 }
 
 /* Every table page is freed, whatever mix of sizes was built. */
