@@ -3,11 +3,12 @@
 # runs each for a bounded number of inputs from the checked-in seed corpus
 # (tests/fuzz/corpus/<target>); `make test` runs the same smoke via
 # tests/run_all.py. Longer runs: build/fuzz/fuzz_<t> -max_total_time=600 DIR tests/fuzz/corpus/<t>
-FUZZ_TARGETS := virtq blk mmio
+FUZZ_TARGETS := virtq blk mmio net
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=c11 -g -O1 -I. -Iinclude -DPLINTH_HOST_TEST -Wall -Wextra -Werror \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_SRCS := dom0/virtio/virtq.c dom0/virtio/mmio_dev.c dom0/virtio/blk_backend.c
+FUZZ_SRCS := dom0/virtio/virtq.c dom0/virtio/mmio_dev.c dom0/virtio/blk_backend.c dom0/virtio/net_backend.c \
+             dom0/virtio/vswitch.c
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard dom0/virtio/*.h) tests/unit/test_virtio_drv.h
