@@ -32,6 +32,7 @@ static const struct keydef keys[DOMCFG_KEY_COUNT] = {
     [DOMCFG_KEY_AUTOSTART] = { "autostart", V_INT, 0, 1, "" },
     [DOMCFG_KEY_DISK] = { "disk", V_LIST, 0, 0, "" },
     [DOMCFG_KEY_VIF] = { "vif", V_LIST, 0, 0, "" },
+    [DOMCFG_KEY_CONSOLE] = { "console", V_STR, 1, 15, "" },
 };
 
 #define NO_KEY (-1)
@@ -498,6 +499,14 @@ static int store_string(struct parser *p, int key, const char *s, size_t n)
         return 0;
     case DOMCFG_KEY_KERNEL:
         memcpy(o->kernel, s, n + 1);
+        return 0;
+    case DOMCFG_KEY_CONSOLE:
+        if (n == 6 && memcmp(s, "virtio", 6) == 0)
+            o->console = DOMCFG_CONSOLE_VIRTIO;
+        else if (n == 4 && memcmp(s, "none", 4) == 0)
+            o->console = DOMCFG_CONSOLE_NONE;
+        else
+            return FAIL(p, -PL_EINVAL, key, "\"%.*s\" is not \"virtio\" or \"none\"", (int)n, s);
         return 0;
     default: /* DOMCFG_KEY_CMDLINE */
         memcpy(o->cmdline, s, n + 1);

@@ -20,6 +20,8 @@
  *   vif = [ "mac=00:16:3e:00:00:01,bridge=xenbr0,vlan=10" ]
  *                                  at most 8; mac and bridge required, vlan
  *                                  (1..4094) optional; parsed into a struct
+ *   console = "virtio"             "virtio": a virtio-console device served by
+ *                                  dom0 (`console <dom>`); "none" (default)
  *
  * Integers are decimal (no leading zeros, so 010 is rejected rather than read
  * as octal) or hex with 0x. Strings are "..." with the escapes \" and \\ only
@@ -63,6 +65,7 @@ enum domcfg_key {
     DOMCFG_KEY_AUTOSTART,
     DOMCFG_KEY_DISK,
     DOMCFG_KEY_VIF,
+    DOMCFG_KEY_CONSOLE,
     DOMCFG_KEY_COUNT
 };
 
@@ -72,6 +75,11 @@ struct domcfg_vif {
     uint8_t mac[6];
     char bridge[DOMCFG_BRIDGE_MAX + 1];
     uint16_t vlan; /* 0: untagged (no vlan= given) */
+};
+
+enum domcfg_console {
+    DOMCFG_CONSOLE_NONE,   /* only the hypervisor's console ring (the 16550) */
+    DOMCFG_CONSOLE_VIRTIO, /* plus a virtio-console device served by dom0 */
 };
 
 struct domcfg {
@@ -89,6 +97,7 @@ struct domcfg {
     char disks[DOMCFG_MAX_DISKS][DOMCFG_STR_MAX + 1];
     uint32_t vif_count;
     struct domcfg_vif vifs[DOMCFG_MAX_VIFS];
+    enum domcfg_console console;
 };
 
 /* Parse text[0..len) (not NUL-terminated; a NUL byte in it is an error).

@@ -3,6 +3,7 @@
 #include "dom0/domcfg.h"
 #include "dom0/drivers/dev.h"
 #include "dom0/kernel/kernel.h"
+#include "dom0/kernel/pvcons.h"
 #include "dom0/kernel/pvdev.h"
 #include "dom0/kernel/util.h"
 #include "plinth/version.h"
@@ -301,6 +302,69 @@ static int cmd_pause(int argc, char **argv) { return simple_dom_op(argc, argv, H
 static int cmd_unpause(int argc, char **argv) { return simple_dom_op(argc, argv, HC_DOMAIN_UNPAUSE, "unpaused"); }
 
 /* ---------------------------------------------------------------- console */
+/* A domain with a virtio console (console = "virtio"): its output so far,
+ * then (following) new output as it comes while what is typed goes to its
+ * receive queue; Ctrl-] leaves (Ctrl-C goes to the domain). */
+static int console_virtio(uint32_t id, const char *name, bool follow)
+{
+    if (follow)
+        kprintf("[virtio console of domain %u (%s); typing goes to it, Ctrl-] leaves]\n", id, name);
+    static char buf[1024];
+    uint64_t pos = 0, lost = 0;
+    char last = '\n';
+    bool gone_said = false;
+    for (;;) {
+        long n = pvcons_read(id, &pos, buf, sizeof(buf), &lost);
+        if (n < 0)
+            break; /* the device went to another domain */
+        if (lost) {
+            if (last != '\n')
+                console_puts("\n");
+            kprintf("[%llu earlier bytes are no longer kept]\n", (unsigned long long)lost);
+            last = '\n';
+        }
+        if (n > 0) {
+            console_write_untrusted(buf, (size_t)n);
+            last = buf[n - 1];
+            continue;
+        }
+        if (!follow)
+            break;
+        if (pvcons_gone(id)) {
+            if (last != '\n')
+                console_puts("\n");
+            last = '\n';
+            kprintf("[domain %u (%s) is gone]\n", id, name);
+            gone_said = true;
+            break;
+        }
+        int c = console_getc();
+        if (c < 0) {
+            sleep_ms(10);
+            continue;
+        }
+        char in[64];
+        size_t k = 0;
+        while (c >= 0 && c != 0x1d && k < sizeof(in)) {
+            in[k++] = (char)c;
+            if (k < sizeof(in))
+                c = console_getc();
+        }
+        if (k && pvcons_write(id, in, k) < 0 && !gone_said) {
+            if (last != '\n')
+                console_puts("\n");
+            last = '\n';
+            kprintf("[domain %u (%s) takes no more input]\n", id, name);
+            gone_said = true;
+        }
+        if (c == 0x1d)
+            break;
+    }
+    if (last != '\n')
+        console_puts("\n");
+    return 0;
+}
+
 static int cmd_console(int argc, char **argv)
 {
     const char *arg = NULL;
@@ -327,6 +391,8 @@ static int cmd_console(int argc, char **argv)
         kprintf("console: domain %u (%s) is dom0 itself\n", id, name);
         return 1;
     }
+    if (pvcons_has(id))
+        return console_virtio(id, name, follow);
     if (follow)
         kprintf("[console of domain %u (%s); Ctrl-] or Ctrl-C leaves]\n", id, name);
     static char buf[HC_CONSOLE_READ_MAX];
@@ -634,7 +700,7 @@ const struct shell_cmd core_shell_cmds[] = {
     { "destroy", "destroy <dom>", "stop a domain and free its memory", cmd_destroy },
     { "pause", "pause <dom>", "stop running a domain's vCPUs", cmd_pause },
     { "unpause", "unpause <dom>", "let a paused domain run again", cmd_unpause },
-    { "console", "console <dom> [--no-follow]", "a domain's console output (Ctrl-] leaves)", cmd_console },
+    { "console", "console <dom> [--no-follow]", "a domain's console output; typing goes to a virtio console (Ctrl-] leaves)", cmd_console },
     { "vcpu-list", "vcpu-list [dom]", "vCPUs: state, CPU, time, affinity", cmd_vcpu_list },
     { "vcpu-pin", "vcpu-pin <dom> <vcpu|all> <cpus>", "set the CPUs vCPUs may run on (0-1,3 or all)",
       cmd_vcpu_pin },

@@ -124,7 +124,10 @@ static void release(struct pv_dom *pd)
     pd->ndevs = 0;
 }
 
-bool pvdev_wanted(const struct domcfg *cfg) { return cfg->disk_count || cfg->vif_count; }
+bool pvdev_wanted(const struct domcfg *cfg)
+{
+    return cfg->disk_count || cfg->vif_count || cfg->console == DOMCFG_CONSOLE_VIRTIO;
+}
 
 int pvdev_attach(uint32_t domid, const struct domcfg *cfg)
 {

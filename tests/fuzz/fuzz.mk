@@ -19,3 +19,9 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard dom0/virtio/*.
 fuzz-build: $(FUZZ_BINS)
 fuzz-smoke: fuzz-build
 	$(PYTHON) tests/fuzz/smoke.py
+
+# virtio-console (dom0/virtio/console_backend.c); seeds: tests/fuzz/make_seeds_console.py
+FUZZ_SRCS += dom0/virtio/console_backend.c
+FUZZ_BINS += $(BUILD)/fuzz/fuzz_console
+$(BUILD)/fuzz/fuzz_console: dom0/virtio/console_backend.c
+fuzz-build: $(BUILD)/fuzz/fuzz_console

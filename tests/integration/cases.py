@@ -667,3 +667,57 @@ CASES += [
     pv_blk_case("qemu", 180),
     pv_blk_case("bochs", 600),
 ]
+
+
+# ---------------------------------------------------------------- split PV I/O: virtio-console served by dom0
+# console = "virtio" gives the vcons domain a virtio console; `console vcons`
+# in dom0's shell shows its output and types into its receive queue. The
+# guest prints its banner through the virtio console (not the 16550),
+# answers each line with "vcons got: <line>" and leaves on "quit".
+VCONS_FILES = [{"file": "build/guests/vcons.elf", "cmdline": "type=file vcons.elf"},
+               {"file": "tests/integration/fixtures/vcons.cfg", "cmdline": "type=file vcons.cfg"}]
+
+
+def pv_console_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    steps = [(r"dom0: ready", ""),
+             (PROMPT, "create vcons.cfg\r"),
+             (r"dom\d+\(vcons\): vcons: banner sent through the virtio console", "console vcons\r"),
+             (r"\[virtio console of domain \d+ \(vcons\); typing goes to it, Ctrl-\] leaves\][\s\S]*?"
+              r"vcons: hello through the virtio console; type a line, 'quit' ends", "hello plinth\r"),
+             # leave in the middle: the domain keeps running, its device counts what went through
+             (r"vcons got: hello plinth", "\x1d"),
+             (PROMPT, "pvdevs\r"),
+             (r"virtio-console 0: [\s\S]*?" + PROMPT, "console vcons --no-follow\r"),
+             (r"vcons got: hello plinth[\s\S]*?" + PROMPT, "console vcons\r"),
+             (r"\[virtio console of domain \d+ \(vcons\)[^\n]*\][\s\S]*?vcons got: hello plinth", "again 2\r"),
+             (r"vcons got: again 2", "quit\r"),
+             (r"dom\d+\(vcons\): exited through the exit port", "\x1d"),
+             (PROMPT, "list\r"),
+             (r"Name[\s\S]*?" + PROMPT, "shutdown\r")]
+    return dict(name="%s-pv-console" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout,
+                args="console=com1 testexit=%s dom0_mem=64M" % testexit,
+                modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"}] + VCONS_FILES,
+                interact=steps,
+                expect=[r"pv: dom\d+: virtio-console 0 at 0xfe000000: 0 bytes out",
+                        r"dom\d+\(vcons\): vcons: device 0 at 0xfe000000 \(vector 0x50\): features offered "
+                        r"0x\w+, negotiated 0x\w+, receive queue 8, transmit queue 64, interrupts",
+                        # pvdevs while the console was left: 2 emergency bytes ("*\n"), 13 typed
+                        r"dom\d+ virtio-console 0: [1-9]\d* bytes out \([1-9]\d* buffers, 2 emergency\), "
+                        r"13 bytes in \(13 typed, 0 waiting, 0 dropped\)$",
+                        r"dom\d+\(vcons\): vcons: line 1: 'hello plinth' \(12 bytes\), echoed: 0",
+                        r"dom\d+\(vcons\): vcons: line 2: 'again 2' \(7 bytes\), echoed: 0",
+                        r"dom\d+\(vcons\): vcons: received 'quit' after 2 lines: leaving",
+                        r"^vcons: bye$",
+                        r"dom\d+\(vcons\): guest vcons: [1-9]\d* passed, 0 failed",
+                        r"dom\d+\(vcons\): exited through the exit port with code 0",
+                        r"guests: all guest memory returned", r"plinth: boot complete"],
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING:", r"NEEDS RESET", r"no longer kept",
+                        r"takes no more input", r"timed out after", r"used entry with bad id",
+                        r"ignoring option"])
+
+
+CASES += [
+    pv_console_case("qemu", 180),
+    pv_console_case("bochs", 600),
+]

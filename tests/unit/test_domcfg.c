@@ -71,7 +71,8 @@ static const char full_config[] =
     "    \"file:/img/a:b.img,xvdb,r\",\n"                              /* 17 */
     "]\n"                                                              /* 18 */
     "vif = [ \"mac=00:16:3e:00:00:01,bridge=xenbr0,vlan=10\", "
-    "\"bridge=br-1.x,mac=02:AB:cd:EF:0f:F0\" ] # two nics\n";          /* 19 */
+    "\"bridge=br-1.x,mac=02:AB:cd:EF:0f:F0\" ] # two nics\n"            /* 19 */
+    "console = \"virtio\"\n";                                         /* 20 */
 
 static void check_full(const struct domcfg *c)
 {
@@ -97,6 +98,7 @@ static void check_full(const struct domcfg *c)
     assert_memory_equal(c->vifs[1].mac, mac1, 6);
     assert_string_equal(c->vifs[1].bridge, "br-1.x");
     assert_int_equal(c->vifs[1].vlan, 0);
+    assert_int_equal(c->console, DOMCFG_CONSOLE_VIRTIO);
 }
 
 static void test_full_config(void **state)
@@ -161,6 +163,7 @@ static void test_defaults(void **state)
     assert_false(c.autostart);
     assert_int_equal(c.disk_count, 0);
     assert_int_equal(c.vif_count, 0);
+    assert_int_equal(c.console, DOMCFG_CONSOLE_NONE);
 
     /* Explicitly set to the default value still counts as set. */
     EXPECT_OK(BASE "memory = 16\nautostart = 0\ndisk = []\nvif = [\n]\n", &c);
@@ -411,6 +414,31 @@ static void test_disk(void **state)
                "g.cfg:3: disk: mode \"x\" in \"phy:a,b,x\" is not r or w");
 }
 
+static void test_console(void **state)
+{
+    (void)state;
+    struct domcfg c;
+    EXPECT_OK(BASE "console = \"virtio\"\n", &c);
+    assert_int_equal(c.console, DOMCFG_CONSOLE_VIRTIO);
+    assert_true(c.set & DOMCFG_HAS(DOMCFG_KEY_CONSOLE));
+    EXPECT_OK(BASE "console = \"none\" # the 16550 only\n", &c);
+    assert_int_equal(c.console, DOMCFG_CONSOLE_NONE);
+    assert_true(c.set & DOMCFG_HAS(DOMCFG_KEY_CONSOLE));
+    assert_string_equal(domcfg_key_name(DOMCFG_KEY_CONSOLE), "console");
+    EXPECT_ERR(BASE "console = \"hvc\"\n", -PL_EINVAL, "g.cfg:3: console: \"hvc\" is not \"virtio\" or \"none\"");
+    EXPECT_ERR(BASE "console = \"Virtio\"\n", -PL_EINVAL,
+               "g.cfg:3: console: \"Virtio\" is not \"virtio\" or \"none\"");
+    EXPECT_ERR(BASE "console = \"virtio \"\n", -PL_EINVAL,
+               "g.cfg:3: console: \"virtio \" is not \"virtio\" or \"none\"");
+    EXPECT_ERR(BASE "console = \"\"\n", -PL_EINVAL, "g.cfg:3: console: empty string");
+    EXPECT_ERR(BASE "console = \"virtio-console-device\"\n", -PL_E2BIG,
+               "g.cfg:3: console: 21 characters, at most 15 allowed");
+    EXPECT_ERR(BASE "console = virtio\n", -PL_EINVAL, "g.cfg:3: console: expected a quoted string");
+    EXPECT_ERR(BASE "console = [ \"virtio\" ]\n", -PL_EINVAL, "g.cfg:3: console: expected a quoted string");
+    EXPECT_ERR(BASE "console = \"virtio\"\nconsole = \"none\"\n", -PL_EINVAL,
+               "g.cfg:4: console: duplicate key (first set on line 3)");
+}
+
 static void test_vif(void **state)
 {
     (void)state;
@@ -578,8 +606,9 @@ static void test_truncated_everywhere(void **state)
     }
     /* Successes: cuts anywhere after line 6 at the end of a complete setting
      * (including inside its trailing comment) outside the disk list, and
-     * anywhere in line 19's comment. Counted for this exact config. */
-    assert_int_equal(ok, 42);
+     * anywhere in line 19's comment, and line 20 complete with or without
+     * its newline. Counted for this exact config. */
+    assert_int_equal(ok, 44);
     /* Cuts after line 13's '[' and before line 18's ']', outside strings. */
     assert_int_equal(unterminated, 58);
     struct domcfg c;
@@ -635,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_disk),
         cmocka_unit_test(test_vif),
+        cmocka_unit_test(test_console),
         cmocka_unit_test(test_line_length),
         cmocka_unit_test(test_nul_bytes),
         cmocka_unit_test(test_api_edges),

@@ -624,3 +624,123 @@ int vblk_get_id(struct vblk *b, char *id)
     }
     return rc;
 }
+
+/* ---------------------------------------------------------------- virtio-console (5.3) */
+static int vcons_post_rx(struct vcons *c, uint8_t *buf)
+{
+    struct virtq_buf b = {buf, VCONS_RX_BUF_SIZE, true};
+    int rc = virtq_add(c->rxq, &b, 1, buf);
+    if (rc == 0)
+        virtq_kick(c->rxq);
+    return rc;
+}
+
+int vcons_open(struct vcons *c, unsigned nth, enum virtio_wait_mode mode, bool event_idx)
+{
+    memset(c, 0, sizeof(*c));
+    int rc = virtio_find(VIRTIO_ID_CONSOLE, nth, &c->dev);
+    if (rc)
+        return rc;
+    uint64_t want = VIRTIO_BIT(VIRTIO_CONSOLE_F_EMERG_WRITE) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
+    if (event_idx)
+        want |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+    if ((rc = virtio_dev_init(&c->dev, want, mode)))
+        return rc;
+    c->emerg_write = virtio_has(&c->dev, VIRTIO_CONSOLE_F_EMERG_WRITE);
+    if ((rc = virtq_setup(&c->dev, 0, VCONS_RX_BUFS, &c->rxq)) || (rc = virtq_setup(&c->dev, 1, 0, &c->txq))) {
+        virtio_fail(&c->dev);
+        return rc;
+    }
+    if ((rc = virtio_driver_ok(&c->dev)))
+        return rc;
+    for (unsigned i = 0; i < VCONS_RX_BUFS && i < c->rxq->size; i++)
+        if ((rc = vcons_post_rx(c, c->rx_buf[i])))
+            return rc;
+    return 0;
+}
+
+int vcons_write(struct vcons *c, const void *buf, uint32_t len)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        uint32_t n = len < 4096 ? len : 4096, used = ~0u;
+        struct virtq_buf b = {(void *)p, n, false};
+        int rc = virtq_transfer(c->txq, &b, 1, &used);
+        if (rc)
+            return rc;
+        if (used != 0)
+            return -PL_EIO; /* the device writes nothing into transmit buffers */
+        c->tx_bytes += n;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int vcons_puts(struct vcons *c, const char *s) { return vcons_write(c, s, (uint32_t)strlen(s)); }
+
+void vcons_emerg_putc(struct vcons *c, char ch)
+{
+    virtio_write32(&c->dev, VIRTIO_MMIO_CONFIG + VIRTIO_CONSOLE_CFG_EMERG_WR, (uint8_t)ch);
+}
+
+/* Sleeps (IRQ mode) or spins until a receive buffer comes back or the deadline. */
+static bool vcons_wait_rx(struct vcons *c, uint64_t timeout_ms)
+{
+    struct virtq *q = c->rxq;
+    uint64_t start = rdtsc(), limit = timeout_ms * virtio_tsc_khz();
+    if (virtq_has_used(q) || !timeout_ms)
+        return virtq_has_used(q);
+    if (c->dev.wait_mode == VIRTIO_WAIT_POLL) {
+        while (!virtq_has_used(q) && rdtsc() - start < limit)
+            pause();
+        return virtq_has_used(q);
+    }
+    if (q->event_idx) {
+        *q->used_event = q->last_used;
+        mb();
+    }
+    while (!virtq_has_used(q) && rdtsc() - start < limit) {
+        hc_set_timer(WAIT_SLICE_NS, VIRTIO_TIMER_VECTOR);
+        if (virtq_has_used(q))
+            break;
+        sti_hlt();
+        cli();
+    }
+    hc_set_timer(0, VIRTIO_TIMER_VECTOR);
+    return virtq_has_used(q);
+}
+
+int vcons_read(struct vcons *c, void *buf, uint32_t len, uint64_t timeout_ms)
+{
+    uint8_t *out = buf;
+    uint32_t got = 0;
+    while (got < len) {
+        if (!c->rx_cur) {
+            if (!virtq_has_used(c->rxq) && (got || !vcons_wait_rx(c, timeout_ms)))
+                break;
+            uint32_t l = 0;
+            uint8_t *b = virtq_get_used(c->rxq, &l);
+            if (!b)
+                break;
+            if (l > VCONS_RX_BUF_SIZE) {
+                printf("virtio: window %u: receive buffer used length %u > %u\n", c->dev.index, l,
+                       VCONS_RX_BUF_SIZE);
+                l = VCONS_RX_BUF_SIZE;
+            }
+            c->rx_buffers++;
+            c->rx_cur = b;
+            c->rx_cur_len = l;
+            c->rx_cur_off = 0;
+        }
+        while (got < len && c->rx_cur_off < c->rx_cur_len)
+            out[got++] = c->rx_cur[c->rx_cur_off++];
+        if (c->rx_cur_off == c->rx_cur_len) {
+            uint8_t *b = c->rx_cur;
+            c->rx_cur = NULL;
+            vcons_post_rx(c, b);
+        }
+    }
+    c->rx_bytes += got;
+    return (int)got;
+}

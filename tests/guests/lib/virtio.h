@@ -338,4 +338,41 @@ int vblk_get_id(struct vblk *b, char *id);
 /* Any request: type, sector, one optional data buffer. */
 int vblk_request(struct vblk *b, uint32_t type, uint64_t sector, void *data, uint32_t len, bool device_writes);
 
+/* ---------------------------------------------------------------- virtio-console (5.3) */
+/* A single port (MULTIPORT is never negotiated): receiveq0 (queue 0) brings
+ * what the device's user types, transmitq0 (queue 1) takes our output. */
+#define VIRTIO_CONSOLE_F_SIZE 0
+#define VIRTIO_CONSOLE_F_MULTIPORT 1
+#define VIRTIO_CONSOLE_F_EMERG_WRITE 2
+#define VIRTIO_CONSOLE_CFG_EMERG_WR 0x08   /* le32: a write outputs its low byte */
+#define VCONS_RX_BUFS 8                    /* receive buffers kept posted */
+#define VCONS_RX_BUF_SIZE 64
+
+struct vcons {
+    struct virtio_dev dev;
+    struct virtq *rxq, *txq;
+    bool emerg_write;           /* VIRTIO_CONSOLE_F_EMERG_WRITE negotiated */
+    unsigned long tx_bytes, rx_bytes, rx_buffers;
+    /* The receive buffer being consumed (NULL: none). */
+    uint8_t *rx_cur;
+    uint32_t rx_cur_len, rx_cur_off;
+    uint8_t rx_buf[VCONS_RX_BUFS][VCONS_RX_BUF_SIZE] __attribute__((aligned(64)));
+};
+
+/* Finds the nth virtio-console device, initialises it (EMERG_WRITE,
+ * INDIRECT_DESC and, if event_idx, EVENT_IDX accepted), sets up both
+ * queues, posts the receive buffers and sets DRIVER_OK. -PL_ENOENT if
+ * there is no such device. */
+int vcons_open(struct vcons *c, unsigned nth, enum virtio_wait_mode mode, bool event_idx);
+/* Sends len bytes through transmitq0 (one request at a time, waiting for
+ * each): 0 or -PL_ETIMEDOUT / -PL_EIO. */
+int vcons_write(struct vcons *c, const void *buf, uint32_t len);
+int vcons_puts(struct vcons *c, const char *s);
+/* Up to len received bytes; waits up to timeout_ms for the first (0: no
+ * waiting). Returns the bytes read (0: none came). Consumed receive
+ * buffers are posted again. */
+int vcons_read(struct vcons *c, void *buf, uint32_t len, uint64_t timeout_ms);
+/* One byte through the emergency-write register (works before DRIVER_OK). */
+void vcons_emerg_putc(struct vcons *c, char ch);
+
 #endif
