@@ -6,6 +6,7 @@
 #include "hv/devices.h"
 #include "hv/format.h"
 #include "hv/evtchn.h"
+#include "hv/grant.h"
 #include "hv/ioreq.h"
 #include "hv/irq.h"
 #include "hv/log.h"
@@ -215,6 +216,7 @@ void domain_destroy(struct domain *d)
     irq_release_domain(d);
     ioreq_domain_destroy(d); /* before its RAM goes: nobody maps it any more */
     evtchn_domain_destroy(d);
+    grant_domain_destroy(d); /* before its RAM goes: grantees' mappings of its pages are removed */
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch_vcpu_destroy(d->vcpus[i]);
         kfree(d->vcpus[i]->ioreq_insn);

@@ -57,6 +57,7 @@ struct domain {
     uint32_t pci_address;    /* its PCI CONFIG_ADDRESS register (forwarded accesses) */
     bool msi_write_warned;   /* logged once: its writes to MSI capabilities are dropped */
     struct evtchn_domain *evtchn; /* its event channels (hv/evtchn.c), NULL until first used */
+    struct grant_domain *grant;   /* its grant table and grant mappings (hv/grant.c), NULL until first used */
 
     /* the device model serving its virtio-mmio windows (hv/ioreq.c) */
     unsigned ioreq_server;   /* that domain's id; 0: none */

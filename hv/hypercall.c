@@ -8,6 +8,7 @@
 #include "hv/domain.h"
 #include "hv/domain_boot.h"
 #include "hv/evtchn.h"
+#include "hv/grant.h"
 #include "hv/ioreq.h"
 #include "hv/irq.h"
 #include "hv/mm.h"
@@ -17,6 +18,7 @@
 #include "hv/string.h"
 #include "plinth/errno.h"
 #include "plinth/evtchn.h"
+#include "plinth/grant.h"
 #include "plinth/ioreq.h"
 #include "plinth/version.h"
 
@@ -396,6 +398,14 @@ static bool dispatch(struct vcpu *v, uint64_t nr, const uint64_t *a, int64_t *re
     case HC_EVTCHN_UNMASK:
     case HC_EVTCHN_STATUS:
         *ret = evtchn_hypercall(v, nr, a);
+        return false;
+    case HC_GRANT_OFFER:
+    case HC_GRANT_REVOKE:
+    case HC_GRANT_STATUS:
+    case HC_GRANT_COPY:
+    case HC_GRANT_MAP:
+    case HC_GRANT_UNMAP:
+        *ret = grant_hypercall(v, nr, a);
         return false;
     default:
         *ret = -PL_ENOSYS;

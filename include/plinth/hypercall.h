@@ -69,7 +69,7 @@
 #define HC_IRQ_BIND 20
 #define HC_IRQ_DONE 21      /* (gsi) -> 0: unmask a level-triggered line after handling it */
 /* 22..28: event channels (include/plinth/evtchn.h); 29..33: device models
- * (include/plinth/ioreq.h). */
+ * (include/plinth/ioreq.h); 35..40: grant tables (include/plinth/grant.h). */
 /* (PCI bdf = bus << 8 | device << 3 | function, vector 32..255 or 0 to
  * stop) -> 0: the hypervisor programs the function's MSI capability (one
  * message) and raises `vector` on the caller's vCPU 0 for each message.
@@ -77,7 +77,7 @@
  * another domain; -PL_ENOSPC: no host vector left. The control domain's
  * own writes to MSI and MSI-X capabilities are ignored. */
 #define HC_MSI_BIND 34
-#define HC_COUNT 35
+#define HC_COUNT 41
 
 #define HC_LOG_READ_MAX 4096
 #define HC_CONSOLE_READ_MAX 4096

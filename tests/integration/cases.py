@@ -721,3 +721,39 @@ CASES += [
     pv_console_case("qemu", 180),
     pv_console_case("bochs", 600),
 ]
+
+
+# Grant tables (docs/grants.md) between grant_a (dom1, the granter) and
+# grant_b (dom2, the grantee): copies both ways, read-only refused for
+# writes, read-only and read-write mappings in the grant window, revoke
+# refused while mapped and then a copy of the revoked ref failing, and dom1
+# exiting while dom2 maps its page: the mapping is removed before dom1's RAM
+# is freed, so dom2's read of it stops dom2 (and never sees freed memory).
+GRANT_B_STOP = (r"dom2\(grant_b\): stopped: read access to guest-physical 0x400001000 outside its memory")
+
+
+def grant_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    return dict(name="%s-grant" % emulator, emulator=emulator, cpus=2, timeout=timeout,
+                args="console=com1 testexit=%s" % testexit,
+                modules=[("grant_a", "grant_a"), ("grant_b", "grant_b")],
+                expect=[r"virt: %s.* enabled on all 2 CPUs" % ("VT-x" if emulator == "bochs" else "AMD-V"),
+                        r"dom1\(grant_a\): grant_a: exiting while dom2 maps ref 1",
+                        r"dom1\(grant_a\): guest grant_a: [1-9]\d* passed, 0 failed",
+                        r"dom1\(grant_a\): exited through the exit port with code 0",
+                        r"dom1\(grant_a\): grants: 1 mapping\(s\) of its pages removed from their grantees",
+                        r"dom2\(grant_b\): grant_b: \d+ copies while dom1 went away, then -3$",
+                        r"dom2\(grant_b\): grant_b: [1-9]\d* passed, 0 failed; now reading the removed mapping",
+                        r"WARNING: " + GRANT_B_STOP,
+                        r"guests: 2 modules: 1 exited with code 0, 0 exited with an error code, "
+                        r"1 stopped for misbehaving, 0 rejected",
+                        r"guests: all guest memory returned",
+                        r"plinth: boot complete"],
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING: (?!" + GRANT_B_STOP + r")",
+                        r"still running after reading"])
+
+
+CASES += [
+    grant_case("qemu", 120),
+    grant_case("bochs", 400),
+]

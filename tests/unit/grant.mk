@@ -1,0 +1,2 @@
+UNIT_TESTS += grant
+UNIT_SRCS_grant := hv/grant_core.c
