@@ -14,6 +14,7 @@ struct pvblk {
     unsigned window;
     char target[24];
     bool in_use;
+    unsigned violations_logged;
 };
 
 #define PVBLK_POOL 16
@@ -39,13 +40,40 @@ static void raise_irq(void *ctx)
     pvdev_raise(b->pd, b->window);
 }
 
+/* One log line per violation (the device entered NEEDS_RESET during this
+ * access), at most PVBLK_VIOLATION_LOG per device: a driver can provoke one
+ * per reset. */
+#define PVBLK_VIOLATION_LOG 64
+static void log_violation(struct pvblk *b, uint64_t errors_before)
+{
+    const struct vmmio_dev *m = &b->vb.mmio;
+    if (m->errors == errors_before || b->violations_logged > PVBLK_VIOLATION_LOG)
+        return;
+    if (++b->violations_logged > PVBLK_VIOLATION_LOG) {
+        kprintf("pv: dom%u virtio-blk %u: more violations, not logged\n", pvdev_domid(b->pd), b->window);
+        return;
+    }
+    int e = m->last_error;
+    kprintf("pv: dom%u virtio-blk %u: needs reset: %s\n", pvdev_domid(b->pd), b->window,
+            e == -VBLK_EMALFORMED ? "malformed request (no 16-byte header or no status byte)" : vq_strerror(e));
+}
+
 static uint64_t blk_read(void *dev, uint64_t off, unsigned size) { return vblk_mmio_read(dev, off, size); }
-static void blk_write(void *dev, uint64_t off, unsigned size, uint64_t v) { vblk_mmio_write(dev, off, size, v); }
+static void blk_write(void *dev, uint64_t off, unsigned size, uint64_t v)
+{
+    struct pvblk *b = dev;
+    uint64_t errors = b->vb.mmio.errors;
+    vblk_mmio_write(dev, off, size, v);
+    log_violation(b, errors);
+}
 
 static void blk_notify(void *dev, unsigned q)
 {
+    struct pvblk *b = dev;
+    uint64_t errors = b->vb.mmio.errors;
     while (vblk_notify(dev, q) > 0)
         ;
+    log_violation(b, errors);
 }
 
 static void blk_describe(void *dev)
@@ -156,6 +184,7 @@ int pvblk_attach(struct pv_dom *pd, const struct domcfg *cfg)
         }
         memcpy(d->target, target, sizeof(target));
         d->pd = pd;
+        d->violations_logged = 0;
         int w = pvdev_add(pd, &blk_ops, d);
         if (w < 0) {
             kprintf("pv: %s: more than %d devices\n", cfg->name, PLINTH_VIRTIO_MMIO_MAX);

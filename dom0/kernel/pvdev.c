@@ -224,8 +224,15 @@ static void serve(struct pv_dom *pd, const struct plinth_ioreq *rq)
 
 void pvdev_poll(void)
 {
-    if (!evtchn_ready)
+    /* Not re-entrant: serving a request can wait for a physical device
+     * (blkdev read -> wait_until -> nap -> pvdev_poll). A nested call would
+     * start a second request on the same disk while the first is in flight
+     * and serve ring entries the outer loop then serves again. Requests that
+     * arrive meanwhile wait for the outer call's next look at the ring. */
+    static bool polling;
+    if (!evtchn_ready || polling)
         return;
+    polling = true;
     /* Clear our pending bits first: an event after this is seen next time. */
     __atomic_store_n(&evpage->pending, 0, __ATOMIC_SEQ_CST);
     for (unsigned s = 0; s < PV_MAX_DOMS; s++) {
@@ -258,6 +265,7 @@ void pvdev_poll(void)
     }
     pvnet_poll();
     pvcons_poll();
+    polling = false;
 }
 
 void pvdev_list(void)

@@ -17,6 +17,7 @@ GUESTS64 := hello64 cpuid msr io hlt hypercall mmio interrupts reinject crtest64
 GUESTS64 += evtchn_a evtchn_b
 GUESTS64 += vcons
 GUESTS64 += grant_a grant_b
+GUESTS64 += badvirtio
 GUESTS32 := hello32 crtest32
 GUESTS := $(GUESTS64) $(GUESTS32)
 GUEST_ELFS := $(addprefix $(GUEST_OUT)/,$(addsuffix .elf,$(GUESTS)))

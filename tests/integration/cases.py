@@ -757,3 +757,78 @@ CASES += [
     grant_case("qemu", 120),
     grant_case("bochs", 400),
 ]
+
+
+# ---------------------------------------------------------------- malformed virtio-blk requests
+# badvirtio posts malformed requests on its own virtio-blk device (sectors
+# 256..767 of dom0's disk0), one kind at a time with a reset in between,
+# and checks DEVICE_NEEDS_RESET, the configuration-change interrupt and
+# that a normal read works after each reset. dom0 logs one line per
+# violation. A vblk domain on sectors 1024..2047 of the same disk writes its
+# pattern before, verifies it while badvirtio runs and again afterwards.
+BADVIRTIO_REASONS = [
+    "descriptor chain loops or exceeds queue size",             # descriptor loop
+    "descriptor chain loops or exceeds queue size",             # chain longer than the queue
+    "buffer outside guest RAM",                                 # address outside its RAM
+    "buffer outside guest RAM",                                 # length 2^32-1
+    "avail index jumped beyond queue size",
+    "avail entry out of range",
+    "malformed request \\(no 16-byte header or no status byte\\)",
+    "too many segments",                                        # indirect table of 300 descriptors
+]
+
+
+def badvirtio_violations_logged(log):
+    got = re.findall(r"^pv: dom\d+ virtio-blk 0: needs reset: ([^\r\n]*)$", log, re.M)
+    want = [r.replace("\\", "") for r in BADVIRTIO_REASONS]
+    return [] if got == want else ["dom0's needs-reset lines %r, expected %r" % (got, want)]
+
+
+def pv_badvirtio_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    bad_exit, check_exit = (r"dom\d+\(badvirtio\): exited through the exit port",
+                            r"dom\d+\(vblkcheck\): exited through the exit port")
+    both_exited = r"(%s[\s\S]*?%s|%s[\s\S]*?%s)" % (bad_exit, check_exit, check_exit, bad_exit)  # either order
+    steps = [(r"dom0: ready", ""),
+             (PROMPT, "create vblk.cfg\r"),
+             (r"dom\d+\(vblk\): exited through the exit port", "create badvirtio.cfg\r"),
+             (r"created domain \d+ \(badvirtio\)[\s\S]*?" + PROMPT, "create vblk-verify.cfg\r"),
+             (both_exited, "create vblk-verify.cfg\r"),
+             (r"created domain \d+ \(vblkcheck\)[\s\S]*?dom\d+\(vblkcheck\): exited through the exit port",
+              "pvdevs\r"),
+             (PROMPT, "list\r"),
+             (r"^dom0\s+\d+[\s\S]*?" + PROMPT, "shutdown\r")]
+    if emulator == "qemu":
+        qemu_args = ["-drive", "file={workdir}/virtio.img,if=none,id=vd0,format=raw",
+                     "-device", "virtio-blk-pci,drive=vd0"]
+        bochs_lines = []
+    else:
+        qemu_args = []
+        bochs_lines = ["ata0-slave: type=disk, path={workdir}/virtio.img, mode=flat, cylinders=4, heads=16, spt=32"]
+
+    def setup(workdir):
+        write_disk(os.path.join(workdir, "virtio.img"), "virtio")
+
+    files = [{"file": "build/guests/%s.elf" % g, "cmdline": "type=file %s.elf" % g} for g in ("vblk", "badvirtio")]
+    files += [{"file": "tests/integration/fixtures/%s" % f, "cmdline": "type=file %s" % f}
+              for f in ("vblk.cfg", "vblk-verify.cfg", "badvirtio.cfg")]
+    return dict(name="%s-pv-badvirtio" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout,
+                machine="pc", args="console=com1 testexit=%s dom0_mem=64M" % testexit,
+                modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"}] + files,
+                qemu_args=qemu_args, bochs_lines=bochs_lines, setup=setup, interact=steps,
+                expect=[r"pv: dom\d+: virtio-blk 0 at 0xfe000000: disk0 sectors 256\+512",
+                        r"dom\d+\(vblk\): guest vblk: [1-9]\d* passed, 0 failed",
+                        r"dom\d+\(badvirtio\): badvirtio: 8 kinds of malformed request, 8 configuration-change",
+                        r"dom\d+\(badvirtio\): guest badvirtio: [1-9]\d* passed, 0 failed",
+                        # vblkcheck twice: while badvirtio runs and after it
+                        r"dom\d+\(vblkcheck\): guest vblk: [1-9]\d* passed, 0 failed[\s\S]*"
+                        r"dom\d+\(vblkcheck\): guest vblk: [1-9]\d* passed, 0 failed",
+                        r"guests: all guest memory returned", r"plinth: boot complete"],
+                check=badvirtio_violations_logged,
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING:", r"more violations, not logged"])
+
+
+CASES += [
+    pv_badvirtio_case("qemu", 240),
+    pv_badvirtio_case("bochs", 900),
+]

@@ -625,6 +625,64 @@ int vblk_get_id(struct vblk *b, char *id)
     return rc;
 }
 
+/* ---------------------------------------------------------------- re-initialisation after a reset */
+int virtq_reinit(struct virtq *q)
+{
+    struct virtio_dev *d = q->dev;
+    uint16_t size = q->size;
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_SEL, q->index);
+    if (virtio_read32(d, VIRTIO_MMIO_QUEUE_READY) != 0)
+        return -PL_EBUSY;
+    uint32_t max = virtio_read32(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
+    if (max < size)
+        return -PL_ENOENT;
+    memset(q->desc, 0, 16u * VIRTQ_MAX_SIZE);
+    memset(q->avail, 0, 6 + 2u * VIRTQ_MAX_SIZE);
+    memset(q->used, 0, 6 + 8u * VIRTQ_MAX_SIZE);
+    q->event_idx = virtio_has(d, VIRTIO_F_EVENT_IDX);
+    q->free_head = 0;
+    q->num_free = size;
+    q->avail_idx = q->kicked_idx = q->last_used = 0;
+    for (uint32_t i = 0; i < size; i++) {
+        q->next[i] = (uint16_t)(i + 1);
+        q->chain_len[i] = 0;
+        q->token[i] = NULL;
+    }
+    if (d->wait_mode == VIRTIO_WAIT_POLL) {
+        q->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+        *q->used_event = 0xFFFF;
+    }
+    uint64_t desc = (uintptr_t)q->desc, drv = (uintptr_t)q->avail, dev = (uintptr_t)q->used;
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_NUM, size);
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)drv);
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(drv >> 32));
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)dev);
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(dev >> 32));
+    cbarrier();
+    virtio_write32(d, VIRTIO_MMIO_QUEUE_READY, 1);
+    if (virtio_read32(d, VIRTIO_MMIO_QUEUE_READY) != 1) {
+        printf("virtio: window %u: queue %u not ready after QueueReady = 1 (re-init)\n", d->index, q->index);
+        return -PL_EIO;
+    }
+    return 0;
+}
+
+int vblk_reinit(struct vblk *b)
+{
+    /* virtio_dev_init starts with the reset (Status 0, read back). */
+    int rc = virtio_dev_init(&b->dev, b->dev.features, b->dev.wait_mode);
+    if (rc)
+        return rc;
+    rc = virtq_reinit(b->vq);
+    if (rc) {
+        virtio_fail(&b->dev);
+        return rc;
+    }
+    return virtio_driver_ok(&b->dev);
+}
+
 /* ---------------------------------------------------------------- virtio-console (5.3) */
 static int vcons_post_rx(struct vcons *c, uint8_t *buf)
 {

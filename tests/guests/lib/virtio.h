@@ -338,6 +338,16 @@ int vblk_get_id(struct vblk *b, char *id);
 /* Any request: type, sector, one optional data buffer. */
 int vblk_request(struct vblk *b, uint32_t type, uint64_t sector, void *data, uint32_t len, bool device_writes);
 
+/* ---------------------------------------------------------------- re-initialisation after a reset */
+/* Programs queue q again into the device (QueueNum, addresses, QueueReady)
+ * with its storage and size unchanged, its rings zeroed and the driver's
+ * state (free list, indices, tokens) fresh. For after virtio_reset and
+ * virtio_dev_init (the device forgot its queues); the counters stay. */
+int virtq_reinit(struct virtq *q);
+/* Reset the device (Status 0) and initialise it again as vblk_open did
+ * (same features, same queue, DRIVER_OK). 0 or a negated PL_E* code. */
+int vblk_reinit(struct vblk *b);
+
 /* ---------------------------------------------------------------- virtio-console (5.3) */
 /* A single port (MULTIPORT is never negotiated): receiveq0 (queue 0) brings
  * what the device's user types, transmitq0 (queue 1) takes our output. */
