@@ -148,3 +148,4 @@ bench: all
 	$(PYTHON) bench/exit_cost.py
 	$(PYTHON) bench/domain_cost.py
 	$(PYTHON) bench/switch_cost.py
+	$(PYTHON) bench/pv_blk.py

@@ -102,6 +102,55 @@ static int blk_err(struct blkdev *b, const char *what, int r)
     return 1;
 }
 
+/* blk <disk> bench seq|rand <count> [<first> <sectors>]: <count> reads of
+ * BENCH_BYTES, one at a time, inside sectors [first, first + sectors) (the
+ * whole disk by default): in order from first (wrapping), or at
+ * BENCH_BYTES-aligned offsets from xorshift64 with a fixed seed (the same
+ * sequence as tests/guests/vblkbench.c). Timed with time_ns(). */
+#define BENCH_BYTES 4096u
+#define BENCH_SECTORS (BENCH_BYTES / BLK_SECTOR)
+#define BENCH_SEED 0x9E3779B97F4A7C15ull
+
+static int blk_bench(struct blkdev *b, int argc, char **argv, uint8_t *buf)
+{
+    uint64_t count, first = 0, sectors = b->sectors;
+    bool rnd = argc >= 4 && strcmp(argv[3], "rand") == 0;
+    if ((argc != 5 && argc != 7) || (!rnd && strcmp(argv[3], "seq") != 0)) {
+        kprintf("usage: blk <disk> bench seq|rand <count> [<first> <sectors>]\n");
+        return 1;
+    }
+    if (!arg_u64("blk", "count", argv[4], &count) ||
+        (argc == 7 && (!arg_u64("blk", "first", argv[5], &first) || !arg_u64("blk", "sectors", argv[6], &sectors))) ||
+        !blk_range(b, first, sectors))
+        return 1;
+    uint64_t slots = sectors / BENCH_SECTORS;
+    if (count == 0 || slots == 0) {
+        kprintf("blk: bench needs a count and at least %u sectors\n", BENCH_SECTORS);
+        return 1;
+    }
+    uint64_t x = BENCH_SEED, bytes = 0, t0 = time_ns();
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t slot = i % slots;
+        if (rnd) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            slot = x % slots;
+        }
+        int r = b->read(b, first + slot * BENCH_SECTORS, BENCH_SECTORS, buf);
+        if (r)
+            return blk_err(b, "read", r);
+        bytes += BENCH_BYTES;
+    }
+    uint64_t ns = time_ns() - t0;
+    kprintf("%s: bench %s: requests=%llu bytes=%llu elapsed_ns=%llu (%llu KiB/s, %u-byte reads in sectors "
+            "%llu+%llu)\n",
+            b->name, rnd ? "rand" : "seq", (unsigned long long)count, (unsigned long long)bytes,
+            (unsigned long long)ns, (unsigned long long)(ns ? bytes / 1024 * 1000000000ull / ns : 0), BENCH_BYTES,
+            (unsigned long long)first, (unsigned long long)sectors);
+    return 0;
+}
+
 static int cmd_blk(int argc, char **argv)
 {
     if (argc == 1) {
@@ -110,7 +159,7 @@ static int cmd_blk(int argc, char **argv)
     }
     if (argc < 3) {
         kprintf("usage: blk <disk> info|read <lba> [count]|write <lba> <count> <byte>|"
-                "sum <lba> <count>|flush\n");
+                "sum <lba> <count>|flush|bench seq|rand <count> [<first> <sectors>]\n");
         return 1;
     }
     struct blkdev *b = blkdev_find(argv[1]);
@@ -222,7 +271,9 @@ static int cmd_blk(int argc, char **argv)
                 (unsigned long long)((time_ns() - t0) / 1000));
         return 0;
     }
-    kprintf("blk: unknown operation '%s' (info, read, write, sum, flush)\n", op);
+    if (strcmp(op, "bench") == 0)
+        return blk_bench(b, argc, argv, buf);
+    kprintf("blk: unknown operation '%s' (info, read, write, sum, flush, bench)\n", op);
     return 1;
 }
 
@@ -354,8 +405,9 @@ static int cmd_net(int argc, char **argv)
 
 const struct shell_cmd driver_shell_cmds[] = {
     { "lspci", "lspci [-v]", "list PCI functions (-v: interrupt pins, capabilities) and interrupt lines", cmd_lspci },
-    { "blk", "blk [<disk> info|read <lba> [count]|write <lba> <count> <byte>|sum <lba> <count>|flush]",
-      "block devices: list, inspect, read (hex dump), write, FNV-1a checksum, flush", cmd_blk },
+    { "blk", "blk [<disk> info|read <lba> [count]|write <lba> <count> <byte>|sum <lba> <count>|flush|"
+      "bench seq|rand <count> [<first> <sectors>]]",
+      "block devices: list, inspect, read (hex dump), write, FNV-1a checksum, flush, 4 KiB read benchmark", cmd_blk },
     { "net", "net [<nic> info|arp <ipv4> [src-ipv4]|stats]",
       "network devices: list, inspect, ARP request/reply test, counters", cmd_net },
 };

@@ -18,6 +18,7 @@ GUESTS64 += evtchn_a evtchn_b
 GUESTS64 += vcons
 GUESTS64 += grant_a grant_b
 GUESTS64 += badvirtio
+GUESTS64 += vblkbench
 GUESTS32 := hello32 crtest32
 GUESTS := $(GUESTS64) $(GUESTS32)
 GUEST_ELFS := $(addprefix $(GUEST_OUT)/,$(addsuffix .elf,$(GUESTS)))

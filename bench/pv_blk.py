@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Paravirtual block I/O against dom0's direct disk access, in one run.
+
+QEMU TCG with `-icount shift=0,sleep=off` (AMD-V), 2 CPUs, dom0 with a
+virtio-blk-pci disk (a 32 MiB raw image). In the same boot:
+  1. dom0 reads its disk directly: `blk disk0 bench seq|rand N FIRST SECTORS`
+     (4 KiB reads, one at a time, dom0/drivers/devcmd.c), timed with
+     dom0's time_ns();
+  2. a domU (tests/guests/vblkbench.c) reads the same sectors through
+     virtio-blk served by dom0 (disk = [ "phy:disk0@FIRST+SECTORS,xvda,r" ]),
+     sequential and random, at queue depth 1 and 32, with EVENT_IDX,
+     sleeping for interrupts; it prints its elapsed time, its notifications
+     (QueueNotify writes) and interrupts taken, and its own exit counts
+     (HC_EXIT_STATS);
+  3. dom0 reads directly again (to see that its figures did not drift).
+Time is guest TSC time; under icount that is instruction-based, not host
+seconds. Disk completions still come from QEMU's block layer in host time
+(see docs/performance.md for what that means for the figures).
+
+Prints the figures, the domU/dom0 throughput ratios (target >= 0.9) and
+VM exits and injected (device) interrupts per request.
+"""
+import os
+import re
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402
+
+DISK_MIB = 32
+FIRST, SECTORS = 2048, 16384      # an 8 MiB region, the domU's disk
+COUNT = int(os.environ.get("PV_BLK_COUNT", "1024"))
+DEPTH = 32
+PROMPT = r"dom0> "
+# PV_BLK_DISK=file: a raw image file (host page cache, completions in host
+# time); the default null-co completes at once with zeroes, which keeps
+# the disk's own latency out of the figures (see docs/performance.md).
+if os.environ.get("PV_BLK_DISK", "null") == "file":
+    DRIVE = "file={workdir}/disk.img,if=none,id=vd0,format=raw"
+else:
+    DRIVE = "driver=null-co,size=%dM,read-zeroes=on,if=none,id=vd0" % DISK_MIB
+
+CFG = """name = "vblkbench"
+kernel = "vblkbench.elf"
+memory = 16
+cmdline = "vblkbench count=%d depth=%d"
+disk = [ "phy:disk0@%d+%d,xvda,r" ]
+""" % (COUNT, DEPTH, FIRST, SECTORS)
+
+
+def dom0_cmd(kind):
+    return "blk disk0 bench %s %d %d %d\r" % (kind, COUNT, FIRST, SECTORS)
+
+
+def run(workdir):
+    cfg = os.path.join(workdir, "vblkbench.cfg")
+    with open(cfg, "w") as f:
+        f.write(CFG)
+    done = r"disk0: bench %s: requests=\d+[\s\S]*?" + PROMPT
+    steps = [(r"dom0: ready", ""),
+             (PROMPT, dom0_cmd("seq")),
+             (done % "seq", dom0_cmd("rand")),
+             (done % "rand", "create vblkbench.cfg\r"),
+             (r"dom\d+\(vblkbench\): exited through the exit port", dom0_cmd("seq")),
+             (done % "seq", dom0_cmd("rand")),
+             (done % "rand", "pvdevs\r"),
+             (PROMPT, "shutdown\r")]
+
+    def setup(d):
+        with open(os.path.join(d, "disk.img"), "wb") as f:
+            f.write(bytes(range(256)) * (DISK_MIB * 4096))
+
+    case = dict(name="bench-pv-blk", emulator="qemu", cpus=2, mem=1024, timeout=1800, machine="pc",
+                icount=0, icount_opts=",sleep=off",
+                args="console=com1 loglvl=info testexit=qemu dom0_mem=64M",
+                modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"},
+                         {"file": "build/guests/vblkbench.elf", "cmdline": "type=file vblkbench.elf"},
+                         {"file": cfg, "cmdline": "type=file vblkbench.cfg"}],
+                qemu_args=["-drive", DRIVE,
+                           "-device", "virtio-blk-pci,drive=vd0"],
+                setup=setup, interact=steps,
+                expect=[r"dom\d+\(vblkbench\): guest vblkbench: [1-9]\d* passed, 0 failed"],
+                reject=[r"FAIL", r"PANIC", r"ERROR:"])
+    problems, elapsed, log = harness.run_case(case, os.path.join(ROOT, "build", "test-logs"))
+    if problems:
+        raise SystemExit("benchmark run failed: %s\n%s" % ("; ".join(problems), log[-4000:]))
+    return log, elapsed
+
+
+def parse(log):
+    dom0 = {}
+    for m in re.finditer(r"^disk0: bench (seq|rand): requests=(\d+) bytes=(\d+) elapsed_ns=(\d+)", log, re.M):
+        dom0.setdefault(m.group(1), []).append((int(m.group(2)), int(m.group(3)), int(m.group(4))))
+    domu = {}
+    for m in re.finditer(r"vblkbench: (seq|rand) depth=(\d+) (.*)$", log, re.M):
+        kv = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(3))}
+        domu.setdefault((m.group(1), int(m.group(2))), {}).update(kv)
+    return dom0, domu
+
+
+def mib_s(nbytes, ns):
+    return nbytes / (1 << 20) / (ns / 1e9) if ns else 0.0
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        log, host_s = run(d)
+    dom0, domu = parse(log)
+    if set(dom0) != {"seq", "rand"} or len(domu) != 4:
+        raise SystemExit("missing figures:\n" + log[-4000:])
+
+    print("paravirtual block I/O (QEMU TCG -icount shift=0,sleep=off, AMD-V, 2 CPUs; %d reads of 4 KiB per run "
+          "over sectors %d+%d; host time %.0f s)" % (COUNT, FIRST, SECTORS, host_s))
+    print("\ndom0, direct (virtio-blk-pci, one request at a time), before and after the domU:")
+    base = {}
+    for kind in ("seq", "rand"):
+        runs = dom0[kind]
+        for i, (n, b, ns) in enumerate(runs):
+            print("  %-4s %-6s %6d requests %10d ns  %8.1f us/request  %7.2f MiB/s" %
+                  (kind, "before" if i == 0 else "after", n, ns, ns / n / 1000, mib_s(b, ns)))
+        base[kind] = sum(mib_s(b, ns) for n, b, ns in runs) / len(runs)
+    print("\ndomU through virtio-blk (EVENT_IDX, interrupts):")
+    print("  %-4s %5s %10s %9s %9s %9s %9s %9s %9s %9s" %
+          ("", "depth", "us/req", "MiB/s", "vs dom0", "exits/rq", "irqs/rq", "kicks/rq", "mmio/rq", "hcall/rq"))
+    for kind in ("seq", "rand"):
+        for depth in (1, DEPTH):
+            r = domu[(kind, depth)]
+            n = r["requests"]
+            tput = mib_s(r["bytes"], r["elapsed_ns"])
+            print("  %-4s %5d %10.1f %9.2f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f" %
+                  (kind, depth, r["elapsed_ns"] / n / 1000, tput, tput / base[kind], r["exits"] / n,
+                   r["irqs"] / n, r["notifies"] / n, r["memory"] / n, r["hypercall"] / n))
+    print("\nper request at depth %d (seq, rand): exits %s, injected device interrupts %s, notifications %s" %
+          (DEPTH, ", ".join("%.3f" % (domu[(k, DEPTH)]["exits"] / COUNT) for k in ("seq", "rand")),
+           ", ".join("%.3f" % (domu[(k, DEPTH)]["irqs"] / COUNT) for k in ("seq", "rand")),
+           ", ".join("%.3f" % (domu[(k, DEPTH)]["notifies"] / COUNT) for k in ("seq", "rand"))))
+    print("exit reasons per run (domU): " + "; ".join(
+        "%s/%d: hlt %d, extint %d, intr_window %d, io %d" % (k, dep, domu[(k, dep)]["hlt"], domu[(k, dep)]["extint"],
+                                                            domu[(k, dep)]["intr_window"], domu[(k, dep)]["io"])
+        for k in ("seq", "rand") for dep in (1, DEPTH)))
+    print("target: domU/dom0 throughput >= 0.9, exits and interrupts per request well below 1 at depth %d" % DEPTH)
+
+
+if __name__ == "__main__":
+    main()
