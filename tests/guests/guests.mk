@@ -19,6 +19,7 @@ GUESTS64 += vcons
 GUESTS64 += grant_a grant_b
 GUESTS64 += badvirtio
 GUESTS64 += vblkbench
+GUESTS64 += vnet
 GUESTS32 := hello32 crtest32
 GUESTS := $(GUESTS64) $(GUESTS32)
 GUEST_ELFS := $(addprefix $(GUEST_OUT)/,$(addsuffix .elf,$(GUESTS)))

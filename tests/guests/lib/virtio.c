@@ -802,3 +802,113 @@ int vcons_read(struct vcons *c, void *buf, uint32_t len, uint64_t timeout_ms)
     c->rx_bytes += got;
     return (int)got;
 }
+
+/* ---------------------------------------------------------------- virtio-net (5.1) */
+static int vnet_post_rx(struct vnet *n, unsigned i)
+{
+    struct virtq_buf b = {n->rx_buf[i], VNET_BUF_SIZE, true};
+    return virtq_add(n->rxq, &b, 1, n->rx_buf[i]);
+}
+
+int vnet_open(struct vnet *n, unsigned nth, enum virtio_wait_mode mode, bool event_idx)
+{
+    memset(n, 0, sizeof(*n));
+    int rc = virtio_find(VIRTIO_ID_NET, nth, &n->dev);
+    if (rc)
+        return rc;
+    uint64_t wanted = VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
+                      (event_idx ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0);
+    rc = virtio_dev_init(&n->dev, wanted, mode);
+    if (rc)
+        return rc;
+    if (virtio_has(&n->dev, VIRTIO_NET_F_MAC)) {
+        for (unsigned i = 0; i < 6; i++)
+            n->mac[i] = virtio_config8(&n->dev, VIRTIO_NET_CFG_MAC + i);
+    } else {
+        static const uint8_t local[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}; /* locally administered */
+        memcpy(n->mac, local, 6);
+    }
+    n->link_up = !virtio_has(&n->dev, VIRTIO_NET_F_STATUS) ||
+                 (virtio_config16(&n->dev, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP);
+    if ((rc = virtq_setup(&n->dev, 0, VIRTQ_MAX_SIZE, &n->rxq)) || (rc = virtq_setup(&n->dev, 1, 16, &n->txq))) {
+        virtio_fail(&n->dev);
+        return rc;
+    }
+    /* 5.1.6.3: receive buffers before DRIVER_OK. */
+    for (unsigned i = 0; i < VNET_RX_BUFS && i < n->rxq->size; i++)
+        if ((rc = vnet_post_rx(n, i)) != 0) {
+            virtio_fail(&n->dev);
+            return rc;
+        }
+    rc = virtio_driver_ok(&n->dev);
+    if (rc == 0)
+        virtq_kick(n->rxq);
+    return rc;
+}
+
+int vnet_send(struct vnet *n, const void *frame, uint32_t len)
+{
+    if (len < 14 || len > VNET_FRAME_MAX + 4)
+        return -PL_EINVAL;
+    memset(n->tx_buf, 0, VIRTIO_NET_HDR_LEN); /* no offloads: flags 0, GSO_NONE */
+    memcpy(n->tx_buf + VIRTIO_NET_HDR_LEN, frame, len);
+    struct virtq_buf b = {n->tx_buf, VIRTIO_NET_HDR_LEN + len, false};
+    uint32_t used = 0;
+    int rc = virtq_transfer(n->txq, &b, 1, &used);
+    if (rc == 0)
+        n->tx_frames++;
+    return rc;
+}
+
+/* Wait for a used receive buffer without the timeout diagnostic of virtq_wait. */
+static bool vnet_wait_rx(struct virtq *q, uint64_t timeout_ms)
+{
+    uint64_t limit = timeout_ms * virtio_tsc_khz(), start = rdtsc();
+    bool irq = q->dev->wait_mode == VIRTIO_WAIT_IRQ;
+    if (irq && q->event_idx) {
+        *q->used_event = q->last_used;
+        mb();
+    }
+    bool got = virtq_has_used(q);
+    while (!got && rdtsc() - start < limit) {
+        if (!irq) {
+            pause();
+        } else {
+            hc_set_timer(WAIT_SLICE_NS, VIRTIO_TIMER_VECTOR);
+            if (!virtq_has_used(q)) {
+                sti_hlt();
+                cli();
+            }
+        }
+        got = virtq_has_used(q);
+    }
+    if (irq)
+        hc_set_timer(0, VIRTIO_TIMER_VECTOR);
+    return got;
+}
+
+int vnet_recv(struct vnet *n, void *buf, uint32_t cap, uint64_t timeout_ms)
+{
+    for (;;) {
+        if (!virtq_has_used(n->rxq) && (timeout_ms == 0 || !vnet_wait_rx(n->rxq, timeout_ms)))
+            return 0;
+        uint32_t len = 0;
+        uint8_t *b = virtq_get_used(n->rxq, &len);
+        if (!b)
+            continue;
+        int flen = 0;
+        if (len < VIRTIO_NET_HDR_LEN + 14 || len > VNET_BUF_SIZE)
+            n->rx_bad++; /* an empty (dropped) or impossible frame: skip it */
+        else
+            flen = (int)(len - VIRTIO_NET_HDR_LEN);
+        if (flen)
+            memcpy(buf, b + VIRTIO_NET_HDR_LEN, (uint32_t)flen < cap ? (uint32_t)flen : cap);
+        unsigned i = (unsigned)((b - n->rx_buf[0]) / VNET_BUF_SIZE);
+        vnet_post_rx(n, i);
+        virtq_kick(n->rxq);
+        if (flen) {
+            n->rx_frames++;
+            return flen;
+        }
+    }
+}

@@ -385,4 +385,41 @@ int vcons_read(struct vcons *c, void *buf, uint32_t len, uint64_t timeout_ms);
 /* One byte through the emergency-write register (works before DRIVER_OK). */
 void vcons_emerg_putc(struct vcons *c, char ch);
 
+/* ---------------------------------------------------------------- virtio-net (5.1) */
+/* A minimal virtio-net driver: VERSION_1 (12-byte header), MAC from the
+ * configuration space, no offloads, no mergeable buffers; VNET_RX_BUFS
+ * receive buffers posted at open and reposted as frames are taken. One
+ * transmit in flight at a time (vnet_send waits for its completion). */
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_CFG_MAC 0x00         /* u8[6] */
+#define VIRTIO_NET_CFG_STATUS 0x06      /* le16 */
+#define VIRTIO_NET_S_LINK_UP 1
+#define VIRTIO_NET_HDR_LEN 12           /* struct virtio_net_hdr with VERSION_1 */
+#define VNET_FRAME_MAX 1514             /* untagged, without FCS */
+#define VNET_RX_BUFS 32
+#define VNET_BUF_SIZE 1536              /* >= header + 1518 */
+
+struct vnet {
+    struct virtio_dev dev;
+    struct virtq *rxq, *txq;
+    uint8_t mac[6];
+    bool link_up;                       /* STATUS negotiated: the status field; else true */
+    unsigned long rx_frames, tx_frames, rx_bad;
+    uint8_t rx_buf[VNET_RX_BUFS][VNET_BUF_SIZE] __attribute__((aligned(64)));
+    uint8_t tx_buf[VNET_BUF_SIZE] __attribute__((aligned(64)));
+};
+
+/* Finds the nth virtio-net device, initialises it (MAC, STATUS and, if
+ * event_idx, EVENT_IDX), sets up queues 0 (receive) and 1 (transmit),
+ * posts the receive buffers, DRIVER_OK. -PL_ENOENT if there is none. */
+int vnet_open(struct vnet *n, unsigned nth, enum virtio_wait_mode mode, bool event_idx);
+/* Sends one frame (14..VNET_FRAME_MAX bytes, without FCS) and waits for
+ * the device to take it: 0, -PL_EINVAL, -PL_ETIMEDOUT, -PL_EIO. */
+int vnet_send(struct vnet *n, const void *frame, uint32_t len);
+/* Takes the next received frame into buf (at most cap bytes copied),
+ * waiting up to timeout_ms (0: just look): its length, or 0 when none
+ * came (quietly: not being sent anything may be the point of a test). */
+int vnet_recv(struct vnet *n, void *buf, uint32_t cap, uint64_t timeout_ms);
+
 #endif
