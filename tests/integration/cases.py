@@ -832,3 +832,111 @@ CASES += [
     pv_badvirtio_case("qemu", 240),
     pv_badvirtio_case("bochs", 900),
 ]
+
+
+# ---------------------------------------------------------------- split PV I/O: virtio-net and dom0's switch
+# vif = [ "mac=...,bridge=...,vlan=..." ]: each a virtio-net device served
+# by dom0, a port of a learning switch (docs/vswitch.md). "peers" and
+# "vlans" are internal switches; "br0" has dom0's net0 as its uplink. On
+# QEMU net0 is a virtio-net-pci NIC on user networking: a domU ARPs for
+# 10.0.2.2 and sends UDP to 10.0.2.2:PORT, which QEMU forwards to the
+# host's 127.0.0.1:PORT, where setup() starts an echo server. Bochs runs
+# the domU-to-domU and VLAN parts only (see docs/vswitch.md).
+VNET_FILES = [{"file": "build/guests/vnet.elf", "cmdline": "type=file vnet.elf"}] + [
+    {"file": "tests/integration/fixtures/%s" % f, "cmdline": "type=file %s" % f}
+    for f in ("vnet-pong.cfg", "vnet-ping.cfg", "vnet-vl10.cfg", "vnet-vl20.cfg", "vnet-vs10.cfg", "vnet-vs20.cfg")]
+
+
+def both_exited(a, b):
+    """Both domains exited, in either order."""
+    return (r"\((%s|%s)\): exited through the exit port[\s\S]*?\((?!\1\))(?:%s|%s)\): exited through the exit port"
+            % (a, b, a, b))
+
+
+def udp_echo_server(sock):
+    import threading
+
+    def serve():
+        sock.settimeout(900)
+        try:
+            while True:
+                data, addr = sock.recvfrom(2048)
+                sock.sendto(data, addr)
+        except OSError:
+            pass
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def pv_net_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    external = emulator == "qemu"
+    udp_module = {"file": "/nonexistent/set-by-setup/udp.cfg", "cmdline": "type=file udp.cfg"}
+    steps = [(r"dom0: ready", ""),
+             (PROMPT, "create vnet-pong.cfg\r"),
+             (r"\(pong\): vnet: pong: ready", "create vnet-ping.cfg\r"),
+             (both_exited("ping", "pong"), "create vnet-vl10.cfg\r"),
+             (r"\(vl10\): vnet: vlan-listen: listening", "create vnet-vl20.cfg\r"),
+             (r"\(vl20\): vnet: vlan-listen: listening", "create vnet-vs20.cfg\r"),
+             (both_exited("vs20", "vl20"), "pvdevs\r"),
+             (r"virtio-net 0: mac 00:16:3e:00:00:10[\s\S]*?" + PROMPT, "create vnet-vs10.cfg\r"),
+             (both_exited("vs10", "vl10"), "pvdevs\r")]
+    expect = [r"pv: bridge peers: internal \(no uplink\)",
+              r"pv: dom\d+: virtio-net 0 at 0xfe000000: mac 00:16:3e:00:00:01 bridge peers",
+              r"dom\d+\(pong\): vnet: pong: 40 pings answered",
+              r"dom\d+\(ping\): vnet: ping: 40 round trips",
+              r"dom\d+\(ping\): guest vnet: [1-9]\d* passed, 0 failed",
+              r"dom\d+\(pong\): guest vnet: [1-9]\d* passed, 0 failed",
+              r"dom\d+\(pong\): PASS: the frame with a forged source MAC never arrived",
+              # dom0's counters while vl10 still listens: VLAN 20's broadcasts never reached it
+              r"^dom\d+ virtio-net 0: mac 00:16:3e:00:00:10 bridge vlans vlan 10, tx 0 frames \(0 dropped, 0 spoofed\), "
+              r"rx 0 frames",
+              r"dom\d+\(vl20\): vnet: vlan-listen: 20 broadcasts from VLAN 20, 0 from other VLANs",
+              r"dom\d+\(vl10\): vnet: vlan-listen: 20 broadcasts from VLAN 10, 0 from other VLANs",
+              r"dom\d+\(vl10\): guest vnet: [1-9]\d* passed, 0 failed",
+              r"dom\d+\(vl20\): guest vnet: [1-9]\d* passed, 0 failed",
+              r"dom\d+\(vs10\): guest vnet: [1-9]\d* passed, 0 failed",
+              r"dom\d+\(vs20\): guest vnet: [1-9]\d* passed, 0 failed",
+              r"guests: all guest memory returned", r"plinth: boot complete"]
+    if external:
+        qemu_args = ["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+        steps += [(r"(no paravirtual devices|register accesses)[\s\S]*?" + PROMPT, "create udp.cfg\r"),
+                  (r"\(udp\): vnet: udp-echo: \d+ of", "pvdevs\r"),
+                  (r"\(udp\): exited through the exit port", "shutdown\r")]
+        expect += [r"pv: bridge br0: uplink net0 \(virtio-net",
+                   r"dom\d+\(udp\): vnet: udp-echo: gateway 10.0.2.2 is at 52:55:0a:00:02:02",
+                   r"dom\d+\(udp\): vnet: udp-echo: 5 of 5 datagrams echoed by 10.0.2.2:\d+",
+                   r"dom\d+\(udp\): guest vnet: [1-9]\d* passed, 0 failed"]
+    else:
+        qemu_args = []
+        steps += [(r"(no paravirtual devices|register accesses)[\s\S]*?" + PROMPT, "shutdown\r")]
+    modules = [{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"}] + VNET_FILES
+    if external:
+        modules.append(udp_module)
+
+    def setup(workdir):
+        if not external:
+            return
+        import socket
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        udp_echo_server(sock)
+        path = os.path.join(workdir, "udp.cfg")
+        with open(path, "w") as f:
+            f.write('# written by the test: the host echo server is on 127.0.0.1:%d\n'
+                    'name = "udp"\nkernel = "vnet.elf"\nmemory = 16\n'
+                    'cmdline = "vnet udp-echo 10.0.2.2 %d count=5"\n'
+                    'vif = [ "mac=00:16:3e:00:00:30,bridge=br0" ]\n' % (port, port))
+        udp_module["file"] = path  # absolute: build_iso takes it as it is
+
+    return dict(name="%s-pv-net" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout, machine="pc",
+                args="console=com1 testexit=%s dom0_mem=64M" % testexit,
+                modules=modules, qemu_args=qemu_args, bochs_lines=[], setup=setup, interact=steps,
+                expect=expect,
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING:", r"NEEDS RESET", r"queue \d+: timed out"])
+
+
+CASES += [
+    pv_net_case("qemu", 300),
+    pv_net_case("bochs", 900),
+]
