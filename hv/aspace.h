@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/x86/spinlock.h"
+
 #define ASPACE_R 1u
 #define ASPACE_W 2u
 #define ASPACE_X 4u
@@ -17,6 +19,8 @@
 enum mem_cache_type { MEMTYPE_UC = 0, MEMTYPE_WC = 1, MEMTYPE_WT = 4, MEMTYPE_WP = 5, MEMTYPE_WB = 6 };
 
 struct aspace {
+    spinlock_t lock;          /* updates of one space from several CPUs (a domain's
+                                 vCPUs, dom0's mappings of it) are serialised */
     uint64_t root;            /* physical address of the top-level table */
     uint64_t generation;      /* bumped when translations shrink */
     uint64_t tables;          /* table pages held */

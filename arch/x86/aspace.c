@@ -1,7 +1,9 @@
 /* Guest-physical address spaces on the page-table builder: Intel EPT or
  * AMD NPT tables, whichever aspace_set_format() chose for this CPU. Table
  * pages come from the frame allocator and are reached through the direct
- * map. Not locked: the caller serialises updates of one space. */
+ * map. Each space has a lock: map, unmap, protect and lookup may come from
+ * any CPU (a domain's vCPUs faulting in device pages, dom0 mapping grants
+ * or a foreign domain). */
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpufeature.h"
 #include "arch/x86/pagetable.h"
@@ -90,6 +92,7 @@ static void table_flush(void *ctx, uint64_t gpa, uint64_t len)
 
 int arch_aspace_create(struct aspace *as)
 {
+    as->lock = (spinlock_t)SPINLOCK_INIT;
     as->root = 0;
     as->tables = 0;
     as->arch = NULL;
@@ -157,8 +160,10 @@ int arch_aspace_map(struct aspace *as, uint64_t gpa, uint64_t hpa, uint64_t len,
     uint64_t limit = 1ull << (cpu_features.phys_addr_bits ? cpu_features.phys_addr_bits : 52);
     if (len > limit || hpa > limit - len)
         return -PL_EINVAL;
+    uint64_t flags = spin_lock_irqsave(&as->lock);
     int rc = pt_map(pt, gpa, hpa, len, perms | PT_MEMTYPE(type));
     as->tables = pt->tables;
+    spin_unlock_irqrestore(&as->lock, flags);
     return rc;
 }
 
@@ -167,8 +172,10 @@ int arch_aspace_unmap(struct aspace *as, uint64_t gpa, uint64_t len)
     struct pt *pt = space_pt(as);
     if (!pt)
         return -PL_EINVAL;
+    uint64_t flags = spin_lock_irqsave(&as->lock);
     int rc = pt_unmap(pt, gpa, len);
     as->tables = pt->tables;
+    spin_unlock_irqrestore(&as->lock, flags);
     return rc;
 }
 
@@ -177,8 +184,10 @@ int arch_aspace_protect(struct aspace *as, uint64_t gpa, uint64_t len, unsigned 
     struct pt *pt = space_pt(as);
     if (!pt || !valid_perms(perms))
         return -PL_EINVAL;
+    uint64_t flags = spin_lock_irqsave(&as->lock);
     int rc = pt_protect(pt, gpa, len, perms);
     as->tables = pt->tables;
+    spin_unlock_irqrestore(&as->lock, flags);
     return rc;
 }
 
@@ -186,7 +195,12 @@ bool arch_aspace_lookup(const struct aspace *as, uint64_t gpa, uint64_t *hpa, un
 {
     const struct pt *pt = space_pt(as);
     uint64_t pa, flags, size;
-    if (!pt || !pt_lookup(pt, gpa, &pa, &flags, &size))
+    if (!pt)
+        return false;
+    uint64_t irqf = spin_lock_irqsave((spinlock_t *)&as->lock);
+    bool found = pt_lookup(pt, gpa, &pa, &flags, &size);
+    spin_unlock_irqrestore((spinlock_t *)&as->lock, irqf);
+    if (!found)
         return false;
     if (hpa)
         *hpa = pa;

@@ -1,5 +1,8 @@
 /* Hypercall instruction choice and names. */
 #include "dom0/kernel/kernel.h"
+#include "plinth/grant.h"
+#include "plinth/ioreq.h"
+#include "plinth/evtchn.h"
 
 bool hc_vmmcall;
 
@@ -37,6 +40,25 @@ const char *hc_name(unsigned long nr)
         [HC_MEMORY_MAP] = "HC_MEMORY_MAP",
         [HC_IRQ_BIND] = "HC_IRQ_BIND",
         [HC_IRQ_DONE] = "HC_IRQ_DONE",
+        [HC_EVTCHN_INIT] = "HC_EVTCHN_INIT",
+        [HC_EVTCHN_ALLOC_UNBOUND] = "HC_EVTCHN_ALLOC_UNBOUND",
+        [HC_EVTCHN_BIND] = "HC_EVTCHN_BIND",
+        [HC_EVTCHN_SEND] = "HC_EVTCHN_SEND",
+        [HC_EVTCHN_CLOSE] = "HC_EVTCHN_CLOSE",
+        [HC_EVTCHN_UNMASK] = "HC_EVTCHN_UNMASK",
+        [HC_EVTCHN_STATUS] = "HC_EVTCHN_STATUS",
+        [HC_IOREQ_REGISTER] = "HC_IOREQ_REGISTER",
+        [HC_IOREQ_COMPLETE] = "HC_IOREQ_COMPLETE",
+        [HC_FOREIGN_MAP] = "HC_FOREIGN_MAP",
+        [HC_FOREIGN_UNMAP] = "HC_FOREIGN_UNMAP",
+        [HC_DOMAIN_IRQ] = "HC_DOMAIN_IRQ",
+        [HC_MSI_BIND] = "HC_MSI_BIND",
+        [HC_GRANT_OFFER] = "HC_GRANT_OFFER",
+        [HC_GRANT_REVOKE] = "HC_GRANT_REVOKE",
+        [HC_GRANT_STATUS] = "HC_GRANT_STATUS",
+        [HC_GRANT_COPY] = "HC_GRANT_COPY",
+        [HC_GRANT_MAP] = "HC_GRANT_MAP",
+        [HC_GRANT_UNMAP] = "HC_GRANT_UNMAP",
     };
     return nr < HC_COUNT && names[nr] ? names[nr] : "HC_?";
 }
