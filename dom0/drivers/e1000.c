@@ -39,6 +39,8 @@
 #define RAH_AV (1u << 31)
 
 #define RCTL_EN (1u << 1)
+#define RCTL_UPE (1u << 3)          /* unicast promiscuous (8254x SDM 13.4.22) */
+#define RCTL_MPE (1u << 4)          /* multicast promiscuous */
 #define RCTL_BAM (1u << 15)
 #define RCTL_SECRC (1u << 26)       /* strip the Ethernet CRC; BSIZE 00 = 2048 */
 #define TCTL_EN (1u << 1)
@@ -281,7 +283,9 @@ bool e1000_probe(struct pci_dev *d)
     e->tx_tail = 0;
     wr(e, E1000_TIPG, 10u | 8u << 10 | 6u << 20);
     wr(e, E1000_TCTL, TCTL_EN | TCTL_PSP | TCTL_CT | TCTL_COLD);
-    wr(e, E1000_RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC);
+    /* Promiscuous: the NIC may be the uplink of dom0's switch, which must
+     * see frames for the domUs' MACs too (as a virtio-net NIC delivers). */
+    wr(e, E1000_RCTL, RCTL_EN | RCTL_UPE | RCTL_MPE | RCTL_BAM | RCTL_SECRC);
 
     e->n.driver = who;
     e->n.send = e1000_send;

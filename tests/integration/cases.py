@@ -869,7 +869,7 @@ def udp_echo_server(sock):
 
 def pv_net_case(emulator, timeout):
     testexit = "qemu" if emulator == "qemu" else "bochs"
-    external = emulator == "qemu"
+    external = True  # dom0's NIC is the uplink: virtio-net on QEMU, e1000 (slirp) on Bochs
     udp_module = {"file": "/nonexistent/set-by-setup/udp.cfg", "cmdline": "type=file udp.cfg"}
     steps = [(r"dom0: ready", ""),
              (PROMPT, "create vnet-pong.cfg\r"),
@@ -897,12 +897,16 @@ def pv_net_case(emulator, timeout):
               r"dom\d+\(vs10\): guest vnet: [1-9]\d* passed, 0 failed",
               r"dom\d+\(vs20\): guest vnet: [1-9]\d* passed, 0 failed",
               r"guests: all guest memory returned", r"plinth: boot complete"]
+    bochs_lines = []
     if external:
-        qemu_args = ["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+        qemu_args = (["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"] if emulator == "qemu" else [])
+        if emulator == "bochs":
+            bochs_lines = ["pci: enabled=1, chipset=i440fx, slot1=e1000",
+                           "e1000: enabled=1, mac=52:54:00:12:34:56, ethmod=slirp"]
         steps += [(r"(no paravirtual devices|register accesses)[\s\S]*?" + PROMPT, "create udp.cfg\r"),
                   (r"\(udp\): vnet: udp-echo: \d+ of", "pvdevs\r"),
                   (r"\(udp\): exited through the exit port", "shutdown\r")]
-        expect += [r"pv: bridge br0: uplink net0 \(virtio-net",
+        expect += [r"pv: bridge br0: uplink net0 \((virtio-net|e1000)",
                    r"dom\d+\(udp\): vnet: udp-echo: gateway 10.0.2.2 is at 52:55:0a:00:02:02",
                    r"dom\d+\(udp\): vnet: udp-echo: 5 of 5 datagrams echoed by 10.0.2.2:\d+",
                    r"dom\d+\(udp\): guest vnet: [1-9]\d* passed, 0 failed"]
@@ -931,12 +935,12 @@ def pv_net_case(emulator, timeout):
 
     return dict(name="%s-pv-net" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout, machine="pc",
                 args="console=com1 testexit=%s dom0_mem=64M" % testexit,
-                modules=modules, qemu_args=qemu_args, bochs_lines=[], setup=setup, interact=steps,
+                modules=modules, qemu_args=qemu_args, bochs_lines=bochs_lines, setup=setup, interact=steps,
                 expect=expect,
                 reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING:", r"NEEDS RESET", r"queue \d+: timed out"])
 
 
 CASES += [
     pv_net_case("qemu", 300),
-    pv_net_case("bochs", 900),
+    pv_net_case("bochs", 480),
 ]
