@@ -12,7 +12,8 @@ int blkdev_register(struct blkdev *b)
 {
     if (nblk == MAX_BLKDEVS)
         return -PL_ENOSPC;
-    ksnprintf(b->name, sizeof b->name, "disk%u", nblk);
+    if (!b->name[0])
+        ksnprintf(b->name, sizeof b->name, "disk%u", nblk);
     blkdevs[nblk++] = b;
     kprintf("%s: %s, %llu sectors (%llu MiB)%s\n", b->name, b->driver,
             (unsigned long long)b->sectors, (unsigned long long)(b->sectors >> 11),

@@ -42,7 +42,8 @@ struct netdev {
 #define MAX_BLKDEVS 8
 #define MAX_NETDEVS 8
 
-int blkdev_register(struct blkdev *b);   /* names it; -PL_ENOSPC when full */
+/* Names it diskN unless b->name is already set (mem0, ...); -PL_ENOSPC when full. */
+int blkdev_register(struct blkdev *b);
 int netdev_register(struct netdev *n);
 unsigned blkdev_count(void);
 unsigned netdev_count(void);
@@ -54,5 +55,9 @@ struct netdev *netdev_find(const char *name);
 /* Enumerate PCI and start every driver that recognises a device; also the
  * legacy ATA controller. Logs one line per device found. */
 void drivers_init(void);
+
+/* A RAM disk memN over size bytes at data (a file module named *.img,
+ * dom0/drivers/memdisk.c); 0 or -PL_E*. */
+int memdisk_add(const char *module, void *data, uint64_t size);
 
 #endif

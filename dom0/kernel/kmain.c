@@ -69,6 +69,16 @@ static void modules_init(const struct plinth_start_info *si)
     }
 }
 
+/* RAM disks: every file module named *.img becomes mem0, mem1, ... */
+static void ramdisks_init(void)
+{
+    for (unsigned i = 0; i < file_module_count; i++) {
+        struct file_module *m = &file_modules[i];
+        if (m->kind == MOD_FILE && ends_with(m->name, ".img"))
+            memdisk_add(m->name, (void *)(uintptr_t)m->data, m->size);
+    }
+}
+
 /* Create every config module's domain that has autostart = 1. */
 static void autostart(void)
 {
@@ -151,6 +161,7 @@ void kmain(const struct plinth_start_info *si)
     if (start_info)
         modules_init(start_info);
     drivers_init();
+    ramdisks_init();
     autostart();
     run_boot_script();
     kprintf("dom0: ready\n");

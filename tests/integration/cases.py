@@ -944,3 +944,47 @@ CASES += [
     pv_net_case("qemu", 300),
     pv_net_case("bochs", 480),
 ]
+
+
+# ---------------------------------------------------------------- split PV I/O: a RAM disk in dom0
+# A file module named *.img becomes dom0's block device mem0 (memdisk.c):
+# the vblk guest writes, flushes, reads back and gets IOERR past the end of
+# its region of mem0, and dom0 then sees the domU's record sector (its
+# sector 8, at 1024 + 8) in its own copy. Backs virtio-blk on Bochs too,
+# with no emulated disk at all.
+def pv_memdisk_case(emulator, timeout):
+    testexit = "qemu" if emulator == "qemu" else "bochs"
+    img = {"file": "/nonexistent/set-by-setup/ramdisk.img", "cmdline": "type=file ramdisk.img"}
+    steps = [(r"dom0: ready", ""),
+             (PROMPT, "blk\r"),
+             (r"mem0: ram \(module\), 4096 sectors[\s\S]*?" + PROMPT, "create vblk-mem.cfg\r"),
+             (r"dom\d+\(vblkmem\): exited through the exit port", "blk mem0 read 1032 1\r"),
+             (r"read 1 sector\(s\) at 1032[\s\S]*?" + PROMPT, "blk mem0 flush\r"),
+             (r"mem0: flushed[\s\S]*?" + PROMPT, "shutdown\r")]
+
+    def setup(workdir):
+        path = os.path.join(workdir, "ramdisk.img")
+        with open(path, "wb") as f:
+            f.write(bytes(2 << 20))        # 2 MiB of zeroes: 4096 sectors
+        img["file"] = path                 # absolute: build_iso takes it as it is
+
+    return dict(name="%s-pv-memdisk" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout,
+                machine="pc", args="console=com1 testexit=%s dom0_mem=64M" % testexit,
+                modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"},
+                         {"file": "build/guests/vblk.elf", "cmdline": "type=file vblk.elf"},
+                         {"file": "tests/integration/fixtures/vblk-mem.cfg", "cmdline": "type=file vblk-mem.cfg"},
+                         img],
+                setup=setup, interact=steps,
+                expect=[r"mem0: RAM disk of module ramdisk.img at 0x[0-9a-f]+",
+                        r"pv: dom\d+: virtio-blk 0 at 0xfe000000: mem0 sectors 1024\+1024",
+                        r"dom\d+\(vblkmem\): guest vblk: [1-9]\d* passed, 0 failed",
+                        r"0000: 08 00 00 00 00 00 00 00 5c d1 00 00 00 00 00 00",  # sector 8 of the domU, seed 0xd15c
+                        r"mem0: flushed",
+                        r"guests: all guest memory returned", r"plinth: boot complete"],
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING:"])
+
+
+CASES += [
+    pv_memdisk_case("qemu", 180),
+    pv_memdisk_case("bochs", 600),
+]
