@@ -2,20 +2,24 @@
 """Paravirtual block I/O against dom0's direct disk access, in one run.
 
 QEMU TCG with `-icount shift=0,sleep=off` (AMD-V), 2 CPUs, dom0 with a
-virtio-blk-pci disk (a 32 MiB raw image). In the same boot:
-  1. dom0 reads its disk directly: `blk disk0 bench seq|rand N FIRST SECTORS`
+RAM disk: a 16 MiB file module named ramdisk.img, which dom0 serves as the
+block device mem0 (dom0/drivers/memdisk.c). In the same boot:
+  1. dom0 reads mem0 directly: `blk mem0 bench seq|rand N FIRST SECTORS`
      (4 KiB reads, one at a time, dom0/drivers/devcmd.c), timed with
      dom0's time_ns();
   2. a domU (tests/guests/vblkbench.c) reads the same sectors through
-     virtio-blk served by dom0 (disk = [ "phy:disk0@FIRST+SECTORS,xvda,r" ]),
+     virtio-blk served by dom0 (disk = [ "phy:mem0@FIRST+SECTORS,xvda,r" ]),
      sequential and random, at queue depth 1 and 32, with EVENT_IDX,
      sleeping for interrupts; it prints its elapsed time, its notifications
      (QueueNotify writes) and interrupts taken, and its own exit counts
      (HC_EXIT_STATS);
   3. dom0 reads directly again (to see that its figures did not drift).
 Time is guest TSC time; under icount that is instruction-based, not host
-seconds. Disk completions still come from QEMU's block layer in host time
-(see docs/performance.md for what that means for the figures).
+seconds. A RAM disk read is a memcpy, so every step of both paths is
+instructions and the figures repeat from run to run. (PV_BLK_DISK=null or
+=file measures a virtio-blk-pci disk0 instead, QEMU's null-co driver or a
+raw image; their completions come in host time and do not repeat, see
+docs/performance.md.)
 
 Prints the figures, the domU/dom0 throughput ratios (target >= 0.9) and
 VM exits and injected (device) interrupts per request.
@@ -29,36 +33,43 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import harness  # noqa: E402
 
-DISK_MIB = 32
+DISK_MIB = 16
 FIRST, SECTORS = 2048, 16384      # an 8 MiB region, the domU's disk
 COUNT = int(os.environ.get("PV_BLK_COUNT", "1024"))
 DEPTH = 32
 PROMPT = r"dom0> "
-# PV_BLK_DISK=file: a raw image file (host page cache, completions in host
-# time); the default null-co completes at once with zeroes, which keeps
-# the disk's own latency out of the figures (see docs/performance.md).
-if os.environ.get("PV_BLK_DISK", "null") == "file":
+# Default: dom0's RAM disk mem0 (a file module), completions in step with
+# the instruction stream. PV_BLK_DISK=null: a virtio-blk-pci disk0 on
+# QEMU's null-co driver; =file: on a raw image (host page cache). Those two
+# complete in host time (see docs/performance.md).
+KIND = os.environ.get("PV_BLK_DISK", "mem")
+if KIND == "file":
     DRIVE = "file={workdir}/disk.img,if=none,id=vd0,format=raw"
-else:
+elif KIND == "null":
     DRIVE = "driver=null-co,size=%dM,read-zeroes=on,if=none,id=vd0" % DISK_MIB
+elif KIND == "mem":
+    DRIVE = None
+else:
+    raise SystemExit("PV_BLK_DISK must be mem, null or file")
+DEV = "mem0" if KIND == "mem" else "disk0"
 
 CFG = """name = "vblkbench"
 kernel = "vblkbench.elf"
 memory = 16
 cmdline = "vblkbench count=%d depth=%d"
-disk = [ "phy:disk0@%d+%d,xvda,r" ]
-""" % (COUNT, DEPTH, FIRST, SECTORS)
+disk = [ "phy:%s@%d+%d,xvda,r" ]
+""" % (COUNT, DEPTH, DEV, FIRST, SECTORS)
 
 
 def dom0_cmd(kind):
-    return "blk disk0 bench %s %d %d %d\r" % (kind, COUNT, FIRST, SECTORS)
+    return "blk %s bench %s %d %d %d\r" % (DEV, kind, COUNT, FIRST, SECTORS)
 
 
 def run(workdir):
     cfg = os.path.join(workdir, "vblkbench.cfg")
     with open(cfg, "w") as f:
         f.write(CFG)
-    done = r"disk0: bench %s: requests=\d+[\s\S]*?" + PROMPT
+    done = DEV + r": bench %s: requests=\d+[\s\S]*?" + PROMPT
     steps = [(r"dom0: ready", ""),
              (PROMPT, dom0_cmd("seq")),
              (done % "seq", dom0_cmd("rand")),
@@ -68,18 +79,20 @@ def run(workdir):
              (done % "rand", "pvdevs\r"),
              (PROMPT, "shutdown\r")]
 
+    ramdisk = {"file": "/nonexistent/set-by-setup/ramdisk.img", "cmdline": "type=file ramdisk.img"}
+
     def setup(d):
         with open(os.path.join(d, "disk.img"), "wb") as f:
             f.write(bytes(range(256)) * (DISK_MIB * 4096))
+        ramdisk["file"] = os.path.join(d, "disk.img")   # absolute: build_iso takes it as it is
 
     case = dict(name="bench-pv-blk", emulator="qemu", cpus=2, mem=1024, timeout=1800, machine="pc",
                 icount=0, icount_opts=",sleep=off",
                 args="console=com1 loglvl=info testexit=qemu dom0_mem=64M",
                 modules=[{"file": "build/dom0.elf", "cmdline": "dom0 console=direct"},
                          {"file": "build/guests/vblkbench.elf", "cmdline": "type=file vblkbench.elf"},
-                         {"file": cfg, "cmdline": "type=file vblkbench.cfg"}],
-                qemu_args=["-drive", DRIVE,
-                           "-device", "virtio-blk-pci,drive=vd0"],
+                         {"file": cfg, "cmdline": "type=file vblkbench.cfg"}] + ([ramdisk] if DRIVE is None else []),
+                qemu_args=[] if DRIVE is None else ["-drive", DRIVE, "-device", "virtio-blk-pci,drive=vd0"],
                 setup=setup, interact=steps,
                 expect=[r"dom\d+\(vblkbench\): guest vblkbench: [1-9]\d* passed, 0 failed"],
                 reject=[r"FAIL", r"PANIC", r"ERROR:"])
@@ -91,7 +104,7 @@ def run(workdir):
 
 def parse(log):
     dom0 = {}
-    for m in re.finditer(r"^disk0: bench (seq|rand): requests=(\d+) bytes=(\d+) elapsed_ns=(\d+)", log, re.M):
+    for m in re.finditer(r"^(?:disk0|mem0): bench (seq|rand): requests=(\d+) bytes=(\d+) elapsed_ns=(\d+)", log, re.M):
         dom0.setdefault(m.group(1), []).append((int(m.group(2)), int(m.group(3)), int(m.group(4))))
     domu = {}
     for m in re.finditer(r"vblkbench: (seq|rand) depth=(\d+) (.*)$", log, re.M):
@@ -112,8 +125,9 @@ def main():
         raise SystemExit("missing figures:\n" + log[-4000:])
 
     print("paravirtual block I/O (QEMU TCG -icount shift=0,sleep=off, AMD-V, 2 CPUs; %d reads of 4 KiB per run "
-          "over sectors %d+%d; host time %.0f s)" % (COUNT, FIRST, SECTORS, host_s))
-    print("\ndom0, direct (virtio-blk-pci, one request at a time), before and after the domU:")
+          "over sectors %d+%d of %s; host time %.0f s)" % (COUNT, FIRST, SECTORS, DEV, host_s))
+    print("\ndom0, direct (%s, one request at a time), before and after the domU:" %
+          ("RAM disk module" if KIND == "mem" else "virtio-blk-pci, " + KIND))
     base = {}
     for kind in ("seq", "rand"):
         runs = dom0[kind]
@@ -139,6 +153,9 @@ def main():
     print("exit reasons per run (domU): " + "; ".join(
         "%s/%d: hlt %d, extint %d, intr_window %d, io %d" % (k, dep, domu[(k, dep)]["hlt"], domu[(k, dep)]["extint"],
                                                             domu[(k, dep)]["intr_window"], domu[(k, dep)]["io"])
+        for k in ("seq", "rand") for dep in (1, DEPTH)))
+    print("throughput ratio domU/dom0: " + "; ".join(
+        "%s depth %d %.3f" % (k, dep, mib_s(domu[(k, dep)]["bytes"], domu[(k, dep)]["elapsed_ns"]) / base[k])
         for k in ("seq", "rand") for dep in (1, DEPTH)))
     print("target: domU/dom0 throughput >= 0.9, exits and interrupts per request well below 1 at depth %d" % DEPTH)
 
