@@ -149,3 +149,4 @@ bench: all
 	$(PYTHON) bench/domain_cost.py
 	$(PYTHON) bench/switch_cost.py
 	$(PYTHON) bench/pv_blk.py
+	$(PYTHON) bench/pv_net.py

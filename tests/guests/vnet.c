@@ -17,11 +17,32 @@
  *   vnet vlan-send id=V [count=N]  N broadcasts saying "from VLAN V", then an end frame
  *   vnet vlan-listen want=V     take broadcasts until an end frame from V's sender:
  *                               every frame must say V (none may come from another VLAN)
+ *   vnet rtt [count=N] [size=S] ping-pong benchmark against a "pong" peer: one ping to learn
+ *                               the peer's MAC, then N round trips of S-byte frames
+ *                               (default 64) timed with the TSC; prints the mean round-trip
+ *                               time, and this vCPU's VM exits (HC_EXIT_STATS), device
+ *                               interrupts and notifications per round trip; then "bye"
+ *   vnet sink [window=W]        stream receiver: answers pings (so the sender learns its MAC),
+ *                               counts data frames from the first to an end frame, answers the
+ *                               end frame with its count; with window=W, a credit (its count)
+ *                               to the sender every W/2 frames; prints frames/s, bytes/s and its
+ *                               exits and interrupts per frame received
+ *   vnet stream [count=N] [size=S] [window=W]
+ *                               stream sender: finds the sink, sends N data frames of S bytes
+ *                               (default 1514) back to back, then an end frame until the sink
+ *                               answers; prints its offered rate and exits per frame sent.
+ *                               window=W: at most W frames beyond the sink's last credit (the
+ *                               sink sends one every W/2 frames; a credit not seen within
+ *                               200 ms opens the window again and counts a stall), so the
+ *                               sink's 32 receive buffers do not overflow
  *   timeout-ms=N                per wait (default 20000)
+ * Times are guest TSC time (start information's tsc_khz); under -icount
+ * they are instruction counts, not host time.
  */
 #include "guest.h"
 #include "virtio.h"
 
+#include <plinth/hypercall.h>
 #include <plinth/start_info.h>
 
 GUEST("vnet");
@@ -30,7 +51,7 @@ GUEST("vnet");
 #define ETH_P_IP 0x0800
 #define ETH_P_ARP 0x0806
 #define MAGIC 0x544e4c50u   /* "PLNT" */
-enum { T_PING = 1, T_PONG, T_BYE, T_SPOOF, T_VLAN, T_VLAN_END };
+enum { T_PING = 1, T_PONG, T_BYE, T_SPOOF, T_VLAN, T_VLAN_END, T_DATA, T_END, T_END_ACK, T_CREDIT };
 
 static struct vnet net;
 static uint8_t rx[2048] __attribute__((aligned(64)));
@@ -39,7 +60,7 @@ static const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static struct {
     char mode[16];
-    uint64_t count, timeout_ms, id, want, port;
+    uint64_t count, timeout_ms, id, want, port, size, window;
     uint32_t host_ip, my_ip;
 } opt = {.count = 100, .timeout_ms = 20000, .my_ip = 0x0A00020F /* 10.0.2.15 */};
 
@@ -120,6 +141,10 @@ static bool parse_options(void)
             ok &= parse_num(v, vn, &opt.count);
         } else if (key(t, n, "timeout-ms=", &v, &vn)) {
             ok &= parse_num(v, vn, &opt.timeout_ms);
+        } else if (key(t, n, "window=", &v, &vn)) {
+            ok &= parse_num(v, vn, &opt.window);
+        } else if (key(t, n, "size=", &v, &vn)) {
+            ok &= parse_num(v, vn, &opt.size);
         } else if (key(t, n, "id=", &v, &vn)) {
             ok &= parse_num(v, vn, &opt.id);
         } else if (key(t, n, "want=", &v, &vn)) {
@@ -329,6 +354,210 @@ static void run_vlan_listen(void)
            (unsigned long long)opt.want, (unsigned long long)other);
 }
 
+/* ---------------------------------------------------------------- benchmarks */
+static struct plinth_exit_stats st0, st1;
+
+static uint64_t tsc_ns(uint64_t ticks)
+{
+    uint64_t khz = virtio_tsc_khz();
+    return khz ? ticks / khz * 1000000ull + ticks % khz * 1000000ull / khz : 0;
+}
+
+/* Frame length from size= (or dflt), within TEST_HDR..VNET_FRAME_MAX. */
+static uint16_t bench_plen(uint64_t dflt)
+{
+    uint64_t len = opt.size ? opt.size : dflt;
+    if (len < TEST_HDR + 1)
+        len = TEST_HDR + 1;
+    if (len > VNET_FRAME_MAX)
+        len = VNET_FRAME_MAX;
+    return (uint16_t)(len - TEST_HDR);
+}
+
+/* The exit counts between st0 and st1 (st1's own HC_EXIT_STATS call included). */
+#define XD(r) ((unsigned long long)(st1.count[r] - st0.count[r]))
+static void print_exits(const char *who, uint64_t per)
+{
+    unsigned long long total = (unsigned long long)(st1.total - st0.total);
+    printf("vnet: %s: exits=%llu memory=%llu hypercall=%llu hlt=%llu extint=%llu intr_window=%llu io=%llu "
+           "(%llu.%03llu per %s)\n",
+           who, total, XD(PLINTH_EXIT_MEMORY), XD(PLINTH_EXIT_HYPERCALL), XD(PLINTH_EXIT_HLT), XD(PLINTH_EXIT_EXTINT),
+           XD(PLINTH_EXIT_INTR_WINDOW), XD(PLINTH_EXIT_IO), per ? total / per : 0,
+           per ? total * 1000 / per % 1000 : 0, streq(who, "rtt") ? "round trip" : "frame");
+}
+
+/* Ping until someone answers: its MAC in peer. */
+static bool find_peer(uint8_t *peer, uint16_t plen)
+{
+    for (int attempt = 0; attempt < 50; attempt++) {
+        uint32_t n = test_frame(BCAST, net.mac, T_PING, 0xFFFFFFFFu, plen, 0x11);
+        if (vnet_send(&net, tx, n) != 0)
+            return false;
+        int len = recv_test(200);
+        if (len && rx[18] == T_PONG && get32(rx + 19) == 0xFFFFFFFFu) {
+            memcpy(peer, rx + 6, 6);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void run_rtt(void)
+{
+    uint16_t plen = bench_plen(64);
+    uint8_t peer[6];
+    bool found = find_peer(peer, plen);
+    CHECK(found, "rtt: the pong side answered");
+    if (!found)
+        return;
+    unsigned long irqs0 = net.dev.irqs, kicks0 = net.txq->notifies + net.rxq->notifies;
+    uint64_t ok = 0, lost = 0;
+    hc_exit_stats(&st0);
+    uint64_t t0 = rdtsc();
+    for (uint32_t seq = 0; seq < opt.count; seq++) {
+        uint32_t n = test_frame(peer, net.mac, T_PING, seq, plen, 0x11);
+        if (vnet_send(&net, tx, n) != 0)
+            break;
+        int len;
+        while ((len = recv_test(opt.timeout_ms)) != 0 && (rx[18] != T_PONG || get32(rx + 19) != seq))
+            ;
+        if (!len) {
+            lost++;
+            break;
+        }
+        ok++;
+    }
+    uint64_t t1 = rdtsc();
+    hc_exit_stats(&st1);
+    unsigned long irqs = net.dev.irqs - irqs0, kicks = net.txq->notifies + net.rxq->notifies - kicks0;
+    uint64_t ns = tsc_ns(t1 - t0);
+    uint32_t n = test_frame(peer, net.mac, T_BYE, 0, 46, 0);
+    CHECK_EQ(vnet_send(&net, tx, n), 0, "bye sent");
+    CHECKF(ok == opt.count, "rtt: every ping answered", "%llu of %llu", (unsigned long long)ok,
+           (unsigned long long)opt.count);
+    printf("vnet: rtt: round_trips=%llu frame_bytes=%u elapsed_ns=%llu mean_rtt_ns=%llu irqs=%lu notifies=%lu "
+           "lost=%llu\n",
+           (unsigned long long)ok, TEST_HDR + plen, (unsigned long long)ns,
+           (unsigned long long)(ok ? ns / ok : 0), irqs, kicks, (unsigned long long)lost);
+    print_exits("rtt", ok);
+}
+
+static void run_stream(void)
+{
+    uint16_t plen = bench_plen(VNET_FRAME_MAX);
+    uint8_t peer[6];
+    bool found = find_peer(peer, 46);
+    CHECK(found, "stream: the sink answered");
+    if (!found)
+        return;
+    uint32_t n = test_frame(peer, net.mac, T_DATA, 0, plen, 0x33);
+    unsigned long irqs0 = net.dev.irqs, kicks0 = net.txq->notifies + net.rxq->notifies;
+    uint64_t sent = 0, credit = 0, stalls = 0;
+    hc_exit_stats(&st0);
+    uint64_t t0 = rdtsc();
+    for (uint32_t seq = 0; seq < opt.count; seq++) {
+        while (opt.window && sent - credit >= opt.window) {
+            int len = recv_test(200);
+            if (!len) {
+                stalls++;
+                credit = sent;
+            } else if (rx[18] == T_CREDIT && get32(rx + 19) > credit) {
+                credit = get32(rx + 19);
+            }
+        }
+        memcpy(tx, peer, 6);          /* recv_test used rx only: tx still holds the data frame */
+        tx[18] = T_DATA;
+        put32(tx + 19, seq);          /* same payload every time: only the sequence number changes */
+        if (vnet_send(&net, tx, n) != 0)
+            break;
+        sent++;
+    }
+    uint64_t t1 = rdtsc();
+    hc_exit_stats(&st1);
+    unsigned long irqs = net.dev.irqs - irqs0, kicks = net.txq->notifies + net.rxq->notifies - kicks0;
+    uint64_t ns = tsc_ns(t1 - t0);
+    CHECK_EQ(sent, opt.count, "stream: every frame handed to the device");
+    /* The end frame, until the sink answers with its count. */
+    uint32_t got = 0;
+    bool acked = false;
+    for (int attempt = 0; attempt < 50 && !acked; attempt++) {
+        uint32_t e = test_frame(peer, net.mac, T_END, (uint32_t)sent, 46, 0);
+        if (vnet_send(&net, tx, e) != 0)
+            break;
+        int len;
+        while ((len = recv_test(200)) != 0 && rx[18] != T_END_ACK)
+            ;
+        if (len) {
+            acked = true;
+            got = get32(rx + 19);
+        }
+    }
+    CHECK(acked, "stream: the sink answered the end frame");
+    printf("vnet: stream: sent=%llu frame_bytes=%u elapsed_ns=%llu frames_per_s=%llu bytes_per_s=%llu irqs=%lu "
+           "notifies=%lu\n",
+           (unsigned long long)sent, (unsigned)n, (unsigned long long)ns,
+           (unsigned long long)(ns ? sent * 1000000000ull / ns : 0),
+           (unsigned long long)(ns ? sent * n * 1000000000ull / ns : 0), irqs, kicks);
+    /* Separate lines: the hypervisor's log splits long lines of guest output. */
+    printf("vnet: stream: received_by_sink=%u window=%llu stalls=%llu\n", got, (unsigned long long)opt.window,
+           (unsigned long long)stalls);
+    print_exits("stream", sent);
+}
+
+static void run_sink(void)
+{
+    printf("vnet: sink: ready\n");
+    uint64_t frames = 0, bytes = 0, t_first = 0, t_last = 0;
+    unsigned long irqs0 = 0, kicks0 = 0;
+    bool end = false;
+    while (!end) {
+        int len = recv_test(opt.timeout_ms);
+        if (!len) {
+            printf("vnet: sink: nothing for %llu ms\n", (unsigned long long)opt.timeout_ms);
+            break;
+        }
+        uint8_t type = rx[18];
+        if (type == T_DATA) {
+            t_last = rdtsc();
+            if (frames++ == 0) {
+                hc_exit_stats(&st0);
+                t_first = t_last;
+                irqs0 = net.dev.irqs;
+                kicks0 = net.txq->notifies + net.rxq->notifies;
+            }
+            bytes += (uint64_t)len;
+            if (opt.window >= 2 && frames % (opt.window / 2) == 0) {
+                uint8_t peer[6];
+                memcpy(peer, rx + 6, 6);
+                uint32_t n = test_frame(peer, net.mac, T_CREDIT, (uint32_t)frames, 46, 0);
+                vnet_send(&net, tx, n);
+            }
+        } else if (type == T_PING || type == T_END) {
+            uint8_t peer[6];
+            memcpy(peer, rx + 6, 6);
+            if (type == T_END && !end) {
+                end = true;
+                hc_exit_stats(&st1);
+            }
+            uint32_t n = test_frame(peer, net.mac, type == T_PING ? T_PONG : T_END_ACK,
+                                    type == T_PING ? get32(rx + 19) : (uint32_t)frames, 46, 0xEE);
+            vnet_send(&net, tx, n);
+        }
+    }
+    unsigned long irqs = net.dev.irqs - irqs0, kicks = net.txq->notifies + net.rxq->notifies - kicks0;
+    CHECK(end, "sink: end frame");
+    CHECKF(frames > 1, "sink: data frames", "%llu", (unsigned long long)frames);
+    /* Rate over the frames after the first: the first starts the clock. */
+    uint64_t ns = tsc_ns(t_last - t_first);
+    printf("vnet: sink: received=%llu bytes=%llu elapsed_ns=%llu frames_per_s=%llu bytes_per_s=%llu irqs=%lu "
+           "notifies=%lu\n",
+           (unsigned long long)frames, (unsigned long long)bytes, (unsigned long long)ns,
+           (unsigned long long)(ns && frames > 1 ? (frames - 1) * 1000000000ull / ns : 0),
+           (unsigned long long)(ns && frames > 1 ? bytes / frames * (frames - 1) * 1000000000ull / ns : 0), irqs,
+           kicks);
+    print_exits("sink", frames);
+}
+
 /* ---------------------------------------------------------------- ARP, IPv4, UDP */
 #define GATEWAY 0x0A000202u /* 10.0.2.2 */
 
@@ -490,6 +719,12 @@ int main(void)
         run_vlan_listen();
     else if (streq(opt.mode, "udp-echo"))
         run_udp_echo();
+    else if (streq(opt.mode, "rtt"))
+        run_rtt();
+    else if (streq(opt.mode, "stream"))
+        run_stream();
+    else if (streq(opt.mode, "sink"))
+        run_sink();
     else
         CHECKF(false, "mode", "unknown mode '%s'", opt.mode);
     CHECK_EQ(net.txq->bad_used + net.rxq->bad_used, 0, "no used entries with a bad id");
