@@ -88,6 +88,19 @@ static int serve(struct vblk_dev *vb, const struct vq_chain *c, uint32_t *used_l
             status = VIRTIO_BLK_S_IOERR;
             break;
         }
+        /* The usual shape, one buffer for all the data: the disk reads
+         * straight into the guest's pages (dom0's drivers take any memory
+         * and bounce for DMA themselves), saving a copy. */
+        uint8_t *direct = nwr >= 1 && wr[0].len == in_len && count <= UINT32_MAX ? gm_ptr(vb->gm, wr[0].gpa, in_len)
+                                                                                 : NULL;
+        if (direct && count) {
+            if (disk->read(disk, vb->first_sector + sector, (uint32_t)count, direct) != 0)
+                status = VIRTIO_BLK_S_IOERR;
+            else
+                written = in_len;
+            vb->rd_sectors += written / BLK_SECTOR;
+            break;
+        }
         for (uint64_t done = 0; done < count;) {
             uint32_t n = (uint32_t)(count - done < SECTORS_PER_BOUNCE ? count - done : SECTORS_PER_BOUNCE);
             if (disk->read(disk, vb->first_sector + sector + done, n, vb->bounce) != 0) {
@@ -104,6 +117,20 @@ static int serve(struct vblk_dev *vb, const struct vq_chain *c, uint32_t *used_l
         uint64_t count = out_len / BLK_SECTOR;
         if (vb->ro || out_len % BLK_SECTOR || !in_range(vb, sector, count)) {
             status = VIRTIO_BLK_S_IOERR;
+            break;
+        }
+        /* One buffer after the header holding all the data: written from
+         * the guest's pages directly (the guest changing them meanwhile
+         * only changes what it asked to write, as with real DMA). */
+        const uint8_t *direct = nrd >= 2 && rd[0].len == VIRTIO_BLK_HDR_BYTES && rd[1].len == out_len &&
+                                        count <= UINT32_MAX
+                                    ? gm_ptr(vb->gm, rd[1].gpa, out_len)
+                                    : NULL;
+        if (direct && count) {
+            if (disk->write(disk, vb->first_sector + sector, (uint32_t)count, direct) != 0)
+                status = VIRTIO_BLK_S_IOERR;
+            else
+                vb->wr_sectors += count;
             break;
         }
         for (uint64_t done = 0; done < count;) {
