@@ -1,8 +1,8 @@
 /* Device models in another domain. A domain's virtio-mmio windows have no
  * backing in the hypervisor: each access is decoded and queued on the ring
  * of the domain's device model (dom0), which is notified through an event
- * channel; the vCPU waits until dom0 completes the request. QueueNotify
- * writes only notify. dom0 reaches the domain's memory through a foreign
+ * channel; for a read the vCPU waits until dom0 completes it, writes are
+ * posted. dom0 reaches the domain's memory through a foreign
  * mapping and raises its interrupts with HC_DOMAIN_IRQ. */
 #include "hv/ioreq.h"
 
@@ -82,10 +82,13 @@ void ioreq_handle(struct vcpu *v, const struct vcpu_exit *e)
     p.req.dir = in->write ? IOREQ_WRITE : IOREQ_READ;
     p.req.data = in->write ? insn_write_value(in, v->gprs) : 0;
     p.req.vcpu = v->id;
+    /* Writes are posted: the device model serves the ring in order, so a
+     * later read is answered after the write took effect, and nothing
+     * else in the guest can observe a write to a device register. */
     bool notify = in->write && off == VIRTIO_MMIO_QUEUE_NOTIFY;
-    p.req.type = notify ? IOREQ_TYPE_NOTIFY : IOREQ_TYPE_MMIO;
+    p.req.type = notify ? IOREQ_TYPE_NOTIFY : in->write ? IOREQ_TYPE_POSTED_WRITE : IOREQ_TYPE_MMIO;
     p.req.seq = __atomic_add_fetch(&d->ioreq_seq, 1, __ATOMIC_RELAXED);
-    if (!notify) {
+    if (!in->write) {
         /* Waiting before the request is visible, so a completion cannot
          * come first and be refused. */
         v->ioreq_seq = p.req.seq;
@@ -93,7 +96,7 @@ void ioreq_handle(struct vcpu *v, const struct vcpu_exit *e)
     }
     int rc = domain_with(server, post_request, &p);
     if (rc == 0) {
-        if (notify)
+        if (in->write)
             mmio_finish(v, in, 0);
         return;
     }

@@ -210,6 +210,11 @@ static void serve(struct pv_dom *pd, const struct plinth_ioreq *rq)
             d->ops->notify(d->dev, (unsigned)rq->data);
         return;
     }
+    if (rq->type == IOREQ_TYPE_POSTED_WRITE) {
+        if (d && off < PLINTH_VIRTIO_MMIO_SIZE)
+            d->ops->write(d->dev, off, rq->size, rq->data);
+        return; /* the vCPU did not wait */
+    }
     uint64_t val = 0;
     if (d && off < PLINTH_VIRTIO_MMIO_SIZE) {
         if (rq->dir == IOREQ_READ)

@@ -6,9 +6,10 @@
  * backed by anything in the hypervisor: an access to one is decoded and
  * queued as a request on the ring of the device model registered for that
  * domain (dom0), which is notified on an event-channel port. The vCPU waits
- * until the device model completes the request (HC_IOREQ_COMPLETE), except
- * for writes to the QueueNotify register, which are queued as
- * IOREQ_TYPE_NOTIFY and need no completion (the vCPU continues at once).
+ * until the device model completes a read (HC_IOREQ_COMPLETE). Writes need
+ * no completion and the vCPU continues at once: writes to the QueueNotify
+ * register are queued as IOREQ_TYPE_NOTIFY, all others as
+ * IOREQ_TYPE_POSTED_WRITE.
  * The device model reads the domU's memory through a foreign mapping
  * (HC_FOREIGN_MAP) and raises the device's interrupt with HC_DOMAIN_IRQ.
  * All of these calls are for the control domain only (-PL_EPERM).
@@ -55,8 +56,12 @@
 #define IOREQ_RING_SIZE 64         /* a power of two */
 #define IOREQ_READ 0
 #define IOREQ_WRITE 1
-#define IOREQ_TYPE_MMIO 0          /* complete it with HC_IOREQ_COMPLETE */
+#define IOREQ_TYPE_MMIO 0          /* a read: complete it with HC_IOREQ_COMPLETE */
 #define IOREQ_TYPE_NOTIFY 1        /* a QueueNotify write: no completion */
+/* Any other write: no completion either. The vCPU goes on at once; the
+ * device model sees requests in order, so a later read of the device is
+ * answered after the write took effect. */
+#define IOREQ_TYPE_POSTED_WRITE 2
 
 struct plinth_ioreq {
     uint64_t addr;      /* guest-physical address accessed */
