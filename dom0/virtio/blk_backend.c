@@ -18,40 +18,6 @@ static struct vblk_dev *from_mmio(struct vmmio_dev *d)
     return (struct vblk_dev *)d->priv;
 }
 
-/*
- * Copy between dom0 memory and the bytes [off, off + len) of a run of
- * segments (the readable or the writable part of a chain). The segments
- * were checked by vq_pop; gm_ptr checks again so that a bug here cannot
- * leave guest RAM. Returns the bytes copied (less than len only if the
- * segments end first).
- */
-static uint64_t seg_copy(const struct guestmem *gm, const struct vq_seg *seg, uint32_t n, uint64_t off,
-                         void *buf, uint64_t len, bool to_guest)
-{
-    uint8_t *b = buf;
-    uint64_t done = 0;
-    for (uint32_t i = 0; i < n && done < len; i++) {
-        uint64_t sl = seg[i].len;
-        if (off >= sl) {
-            off -= sl;
-            continue;
-        }
-        uint64_t k = sl - off;
-        if (k > len - done)
-            k = len - done;
-        uint8_t *g = gm_ptr(gm, seg[i].gpa + off, k);
-        if (!g)
-            return done;
-        if (to_guest)
-            memcpy(g, b + done, k);
-        else
-            memcpy(b + done, g, k);
-        done += k;
-        off = 0;
-    }
-    return done;
-}
-
 /* Sectors [sector, sector + count) inside the region? Overflow-safe. */
 static bool in_range(const struct vblk_dev *vb, uint64_t sector, uint64_t count)
 {
@@ -67,7 +33,7 @@ static int serve(struct vblk_dev *vb, const struct vq_chain *c, uint32_t *used_l
 
     if (c->read_len < VIRTIO_BLK_HDR_BYTES || c->write_len < 1)
         return -VBLK_EMALFORMED;
-    if (seg_copy(vb->gm, rd, nrd, 0, hdr, sizeof hdr, false) != sizeof hdr)
+    if (vq_seg_copy(vb->gm, rd, nrd, 0, hdr, sizeof hdr, false) != sizeof hdr)
         return -VBLK_EMALFORMED;
     uint32_t type = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
     uint64_t sector = 0;
@@ -107,7 +73,7 @@ static int serve(struct vblk_dev *vb, const struct vq_chain *c, uint32_t *used_l
                 status = VIRTIO_BLK_S_IOERR;
                 break;
             }
-            written += seg_copy(vb->gm, wr, nwr, done * BLK_SECTOR, vb->bounce, (uint64_t)n * BLK_SECTOR, true);
+            written += vq_seg_copy(vb->gm, wr, nwr, done * BLK_SECTOR, vb->bounce, (uint64_t)n * BLK_SECTOR, true);
             done += n;
         }
         vb->rd_sectors += written / BLK_SECTOR;
@@ -136,7 +102,7 @@ static int serve(struct vblk_dev *vb, const struct vq_chain *c, uint32_t *used_l
         for (uint64_t done = 0; done < count;) {
             uint32_t n = (uint32_t)(count - done < SECTORS_PER_BOUNCE ? count - done : SECTORS_PER_BOUNCE);
             uint64_t bytes = (uint64_t)n * BLK_SECTOR;
-            if (seg_copy(vb->gm, rd, nrd, VIRTIO_BLK_HDR_BYTES + done * BLK_SECTOR, vb->bounce, bytes, false) !=
+            if (vq_seg_copy(vb->gm, rd, nrd, VIRTIO_BLK_HDR_BYTES + done * BLK_SECTOR, vb->bounce, bytes, false) !=
                     bytes ||
                 disk->write(disk, vb->first_sector + sector + done, n, vb->bounce) != 0) {
                 status = VIRTIO_BLK_S_IOERR;
@@ -154,7 +120,7 @@ static int serve(struct vblk_dev *vb, const struct vq_chain *c, uint32_t *used_l
         break;
     case VIRTIO_BLK_T_GET_ID: {
         uint64_t n = in_len < VIRTIO_BLK_ID_BYTES ? in_len : VIRTIO_BLK_ID_BYTES;
-        written = seg_copy(vb->gm, wr, nwr, 0, vb->id, n, true);
+        written = vq_seg_copy(vb->gm, wr, nwr, 0, vb->id, n, true);
         break;
     }
     default:
@@ -165,7 +131,7 @@ static int serve(struct vblk_dev *vb, const struct vq_chain *c, uint32_t *used_l
     if (status == VIRTIO_BLK_S_IOERR)
         vb->ioerrs++;
     /* The status byte is the last device-writable byte. */
-    seg_copy(vb->gm, wr, nwr, c->write_len - 1, &status, 1, true);
+    vq_seg_copy(vb->gm, wr, nwr, c->write_len - 1, &status, 1, true);
     *used_len = (uint32_t)(written + 1);
     return 0;
 }

@@ -7,35 +7,6 @@
 
 static struct vnet_dev *from_mmio(struct vmmio_dev *d) { return (struct vnet_dev *)d->priv; }
 
-/* Copy [off, off + len) of a run of checked segments to or from buf;
- * gm_ptr checks each piece again. Returns the bytes copied. */
-static uint64_t seg_copy(const struct guestmem *gm, const struct vq_seg *seg, uint32_t n, uint64_t off, void *buf,
-                         uint64_t len, bool to_guest)
-{
-    uint8_t *b = buf;
-    uint64_t done = 0;
-    for (uint32_t i = 0; i < n && done < len; i++) {
-        uint64_t sl = seg[i].len;
-        if (off >= sl) {
-            off -= sl;
-            continue;
-        }
-        uint64_t k = sl - off;
-        if (k > len - done)
-            k = len - done;
-        uint8_t *g = gm_ptr(gm, seg[i].gpa + off, k);
-        if (!g)
-            return done;
-        if (to_guest)
-            memcpy(g, b + done, k);
-        else
-            memcpy(b + done, g, k);
-        done += k;
-        off = 0;
-    }
-    return done;
-}
-
 /* One transmit chain: 0 (frame sent or dropped) or -VNET_E*. */
 static int tx_one(struct vnet_dev *vn, const struct vq_chain *c)
 {
@@ -49,7 +20,7 @@ static int tx_one(struct vnet_dev *vn, const struct vq_chain *c)
         return 0;
     }
     uint64_t total = VIRTIO_NET_HDR_BYTES + flen;
-    if (seg_copy(vn->gm, vn->segs, c->nseg, 0, vn->frame, total, false) != total) {
+    if (vq_seg_copy(vn->gm, vn->segs, c->nseg, 0, vn->frame, total, false) != total) {
         vn->tx_dropped++;
         return 0;
     }
@@ -139,8 +110,8 @@ int vnet_rx(struct vnet_dev *vn, const uint8_t *frame, size_t len)
         uint8_t hdr[VIRTIO_NET_HDR_BYTES];
         memset(hdr, 0, sizeof hdr);
         hdr[10] = 1; /* num_buffers: 1 without MRG_RXBUF (5.1.6.4) */
-        if (seg_copy(vn->gm, vn->rx_segs, c.nseg, 0, hdr, sizeof hdr, true) != sizeof hdr ||
-            seg_copy(vn->gm, vn->rx_segs, c.nseg, VIRTIO_NET_HDR_BYTES, (void *)(uintptr_t)frame, len, true) != len) {
+        if (vq_seg_copy(vn->gm, vn->rx_segs, c.nseg, 0, hdr, sizeof hdr, true) != sizeof hdr ||
+            vq_seg_copy(vn->gm, vn->rx_segs, c.nseg, VIRTIO_NET_HDR_BYTES, (void *)(uintptr_t)frame, len, true) != len) {
             vn->rx_too_big++; /* cannot happen: the segments were checked */
             rc = -PL_E2BIG;
         } else {

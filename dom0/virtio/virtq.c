@@ -255,3 +255,30 @@ bool vq_enable_notify(struct vq *q)
     }
     return vq_avail_count(q) != 0;
 }
+
+uint64_t vq_seg_copy(const struct guestmem *gm, const struct vq_seg *seg, uint32_t n, uint64_t off, void *buf,
+                     uint64_t len, bool to_guest)
+{
+    uint8_t *b = buf;
+    uint64_t done = 0;
+    for (uint32_t i = 0; i < n && done < len; i++) {
+        uint64_t sl = seg[i].len;
+        if (off >= sl) {
+            off -= sl;
+            continue;
+        }
+        uint64_t k = sl - off;
+        if (k > len - done)
+            k = len - done;
+        uint8_t *g = gm_ptr(gm, seg[i].gpa + off, k);
+        if (!g)
+            return done;
+        if (to_guest)
+            memcpy(g, b + done, k);
+        else
+            memcpy(b + done, g, k);
+        done += k;
+        off = 0;
+    }
+    return done;
+}

@@ -129,4 +129,11 @@ static inline bool vq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t 
     return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old_idx);
 }
 
+/* Copy [off, off + len) of a run of (already checked) segments to or from
+ * buf; gm_ptr checks each piece again, so nothing outside guest RAM is ever
+ * touched. Returns the bytes copied (less than len only if the segments end
+ * first or a piece leaves guest RAM). */
+uint64_t vq_seg_copy(const struct guestmem *gm, const struct vq_seg *seg, uint32_t n, uint64_t off, void *buf,
+                     uint64_t len, bool to_guest);
+
 #endif
