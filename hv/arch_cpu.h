@@ -10,6 +10,8 @@
 unsigned arch_cpu_id(void);
 /* CPUs 0..n-1 are online (ids are dense). */
 unsigned arch_cpu_count(void);
+/* Bit n set for each online CPU n (CPUs 64 and up are not expressible). */
+uint64_t arch_cpu_online_mask(void);
 /* Monotonic time in nanoseconds, the same on every CPU. */
 uint64_t arch_time_ns(void);
 /* fn runs in interrupt context on every CPU at each timer tick. */

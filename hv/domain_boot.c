@@ -159,7 +159,7 @@ static bool parse_module_cmdline(const char *cmdline, struct domain_config *c, c
             }
             c->cap = (uint32_t)n;
         } else if (cmdline_key_is(&o, "cpus")) {
-            uint64_t online = arch_cpu_count() >= 64 ? ~0ull : (1ull << arch_cpu_count()) - 1;
+            uint64_t online = arch_cpu_online_mask();
             if (!o.val || !parse_cpu_list(o.val, o.val_len, &c->affinity) || !(c->affinity & online)) {
                 hv_snprintf(err, errlen, "cpus=%.*s: expected a list of online CPUs such as 0,1 or 0-1",
                             (int)o.val_len, o.val ? o.val : "");
@@ -292,7 +292,7 @@ static bool domain_name_ok(const char *name, size_t max)
 int domain_boot_create(struct domain *parent, const struct plinth_domain_create *req)
 {
     struct domain_config c = { .weight = SCHED_WEIGHT_DEFAULT };
-    uint64_t online = arch_cpu_count() >= 64 ? ~0ull : (1ull << arch_cpu_count()) - 1;
+    uint64_t online = arch_cpu_online_mask();
     const char *why = NULL;
     int rc = -PL_EINVAL;
     if (!domain_name_ok(req->name, sizeof(req->name)))

@@ -102,11 +102,6 @@ struct mgmt_call {
     uint64_t nr, a1, a2, a3;
 };
 
-static uint64_t online_mask(void)
-{
-    return arch_cpu_count() >= 64 ? ~0ull : (1ull << arch_cpu_count()) - 1;
-}
-
 static uint32_t vcpu_state_of(struct vcpu *v, const struct schedule_vcpu_info *si)
 {
     if (v->dom->state == DOMAIN_STOPPED)
@@ -194,7 +189,7 @@ static int mgmt_op(struct domain *target, void *arg)
             .vcpu = (uint32_t)c->a1,
             .state = vcpu_state_of(v, &si),
             .cpu = si.cpu,
-            .affinity = si.affinity & online_mask(),
+            .affinity = si.affinity & arch_cpu_online_mask(),
             .cpu_time_ns = si.runtime_ns,
             .exits = v->exit_total,
         };
@@ -203,7 +198,7 @@ static int mgmt_op(struct domain *target, void *arg)
     case HC_VCPU_SET_AFFINITY: {
         if (c->a1 != VCPU_ALL && c->a1 >= target->vcpu_count)
             return -PL_EINVAL;
-        if (!(c->a2 & online_mask()))
+        if (!(c->a2 & arch_cpu_online_mask()))
             return -PL_EINVAL;
         for (unsigned i = 0; i < target->vcpu_count; i++) {
             if (c->a1 != VCPU_ALL && i != c->a1)

@@ -20,6 +20,12 @@ unsigned arch_cpu_count(void)
     return n;
 }
 
+uint64_t arch_cpu_online_mask(void)
+{
+    unsigned n = arch_cpu_count();
+    return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
+
 uint64_t arch_time_ns(void)
 {
     if (!ns_mult)
