@@ -363,9 +363,26 @@ static void stop_children(unsigned parent)
 
 /* BSP housekeeping between picks: finish stopped domains whose vCPUs are
  * all off their CPUs, restart rebooting ones. */
+static bool all_slots_finished(void)
+{
+    for (unsigned i = 0; i < SLOT_MAX; i++) {
+        if (i < boot_slot_count ? !slots[i].finished : __atomic_load_n(&slots[i].in_use, __ATOMIC_ACQUIRE))
+            return false;
+    }
+    return true;
+}
+
+static bool finished; /* every slot finished, as of the last scan */
+static uint64_t scanned = ~0ull;  /* the request count of the last full scan */
+
 static void reap(void)
 {
     uint64_t requests = schedule_housekeeping_begin();
+    /* Domains stop with a housekeeping request (domain_stop), so with none
+     * new since the last complete scan there is nothing to reap: the
+     * scheduler loop calls this between every two picks. */
+    if (requests == scanned)
+        return;
     bool waiting = false;
     for (unsigned i = 0; i < SLOT_MAX; i++) {
         struct boot_slot *s = &slots[i];
@@ -418,18 +435,14 @@ static void reap(void)
         domain_destroy(d);
         s->finished = true;
     }
-    if (!waiting)
+    if (!waiting) {
         schedule_housekeeping_done(requests);
+        scanned = requests;
+    }
+    finished = all_slots_finished();
 }
 
-static bool all_finished(void)
-{
-    for (unsigned i = 0; i < SLOT_MAX; i++) {
-        if (i < boot_slot_count ? !slots[i].finished : __atomic_load_n(&slots[i].in_use, __ATOMIC_ACQUIRE))
-            return false;
-    }
-    return true;
-}
+static bool all_finished(void) { return finished; }
 
 void domain_boot_all(const struct boot_info *bi, const struct domain_boot_params *params,
                      struct domain_boot_summary *sum)
