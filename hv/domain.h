@@ -13,6 +13,8 @@
 #include "hv/aspace.h"
 #include "hv/logring.h"
 #include "hv/vcpu.h"
+#include "hv/virtio_isr.h"
+#include "plinth/ioreq.h"
 
 #define DOMAIN_NAME_MAX 32
 #define DOMAIN_CHUNK (2ull << 20)            /* RAM is backed in 2 MiB frames */
@@ -64,6 +66,10 @@ struct domain {
     uint64_t ioreq_ring_gpa; /* struct plinth_ioreq_ring in the server's RAM */
     unsigned ioreq_port;     /* the server's event port to notify */
     uint32_t ioreq_seq;
+    /* InterruptStatus of each virtio-mmio window (resets and raises
+     * under virtio_lock) */
+    spinlock_t virtio_lock;
+    struct virtio_isr virtio_isr[PLINTH_VIRTIO_MMIO_MAX];
     /* foreign mappings it holds: another domain's RAM in its space */
     struct foreign_map {
         unsigned domid;      /* 0: free slot */

@@ -76,6 +76,16 @@ void ioreq_handle(struct vcpu *v, const struct vcpu_exit *e)
         mmio_finish(v, in, 0);
         return;
     }
+    unsigned window = (unsigned)((gpa - PLINTH_VIRTIO_MMIO_BASE) / PLINTH_VIRTIO_MMIO_STRIDE);
+    if (in->size == 4 && !in->write && off == VIRTIO_MMIO_INTERRUPT_STATUS) {
+        mmio_finish(v, in, virtio_isr_read(&d->virtio_isr[window]));
+        return;
+    }
+    if (in->size == 4 && in->write && off == VIRTIO_MMIO_INTERRUPT_ACK) {
+        virtio_isr_ack(&d->virtio_isr[window], (uint32_t)insn_write_value(in, v->gprs));
+        mmio_finish(v, in, 0);
+        return;
+    }
     struct post p = { .client = d };
     p.req.addr = gpa;
     p.req.size = in->size;
@@ -88,6 +98,14 @@ void ioreq_handle(struct vcpu *v, const struct vcpu_exit *e)
     bool notify = in->write && off == VIRTIO_MMIO_QUEUE_NOTIFY;
     p.req.type = notify ? IOREQ_TYPE_NOTIFY : in->write ? IOREQ_TYPE_POSTED_WRITE : IOREQ_TYPE_MMIO;
     p.req.seq = __atomic_add_fetch(&d->ioreq_seq, 1, __ATOMIC_RELAXED);
+    if (in->write && off == VIRTIO_MMIO_STATUS && p.req.data == 0) {
+        /* A device reset: its interrupt status starts again from nothing,
+         * and what the device model raises before it sees this request is
+         * for the device as it was (HC_DOMAIN_IRQ drops that). */
+        spin_lock(&d->virtio_lock);
+        virtio_isr_reset(&d->virtio_isr[window], p.req.seq);
+        spin_unlock(&d->virtio_lock);
+    }
     if (!in->write) {
         /* Waiting before the request is visible, so a completion cannot
          * come first and be refused. */
@@ -181,6 +199,14 @@ static void foreign_drop(struct domain *mapper, unsigned domid)
     }
 }
 
+static bool set_interrupt_status(struct domain *t, unsigned window, uint32_t bits, uint32_t seen_seq)
+{
+    spin_lock(&t->virtio_lock);
+    bool current = virtio_isr_raise(&t->virtio_isr[window], bits, seen_seq);
+    spin_unlock(&t->virtio_lock);
+    return current;
+}
+
 static int target_op(struct domain *t, void *arg)
 {
     struct op *o = arg;
@@ -199,6 +225,7 @@ static int target_op(struct domain *t, void *arg)
         struct plinth_ioreq_ring *r = domain_ram_ptr(c, ring, sizeof(*r));
         r->prod = r->cons = 0;
         r->domid = t->id;
+        r->client_gone = 0;
         t->ioreq_ring_gpa = ring;
         t->ioreq_port = (unsigned)port;
         __atomic_store_n(&t->ioreq_server, c->id, __ATOMIC_RELEASE);
@@ -215,10 +242,17 @@ static int target_op(struct domain *t, void *arg)
     case HC_FOREIGN_MAP:
         return foreign_map(c, t, o->a[1]);
     case HC_DOMAIN_IRQ: {
-        if (o->a[1] > MAX_IRQ_LINE)
+        uint64_t line = o->a[1], status = o->a[2];
+        uint64_t window = line - PLINTH_VIRTIO_MMIO_IRQ_BASE; /* wraps for lower lines */
+        if (line > MAX_IRQ_LINE || status & ~(uint64_t)(VIRTIO_INT_USED_BUFFER | VIRTIO_INT_CONFIG_CHANGE) ||
+            (status && window >= PLINTH_VIRTIO_MMIO_MAX) || o->a[3] > UINT32_MAX)
             return -PL_EINVAL;
         if (t->state != DOMAIN_RUNNING)
             return -PL_ENOENT;
+        if (t->ioreq_server != c->id && status)
+            return -PL_EPERM;
+        if (status && !set_interrupt_status(t, (unsigned)window, (uint32_t)status, (uint32_t)o->a[3]))
+            return 0; /* for the device before its reset: dropped */
         struct vcpu *v = t->vcpus[0];
         virq_raise(v, (uint8_t)(PLINTH_IRQ_VECTOR_BASE + o->a[1]));
         schedule_notify(v);
@@ -254,6 +288,15 @@ static void forget_dying(struct domain *other, void *arg)
     struct domain *dying = arg;
     /* It mapped us: our RAM is about to be freed. */
     foreign_drop(other, dying->id);
+    /* It was our device model: tell it we are gone (it stops serving us
+     * when it sees the flag, with no need to ask after us). */
+    if (dying->ioreq_server == other->id) {
+        struct plinth_ioreq_ring *ring = domain_ram_ptr(other, dying->ioreq_ring_gpa, sizeof(*ring));
+        if (ring) {
+            __atomic_store_n(&ring->client_gone, 1, __ATOMIC_RELEASE);
+            evtchn_notify_from_hypervisor(other, dying->ioreq_port);
+        }
+    }
     /* We served it: its waiting vCPUs read all ones and go on. */
     if (other->ioreq_server == dying->id) {
         __atomic_store_n(&other->ioreq_server, 0, __ATOMIC_RELEASE);

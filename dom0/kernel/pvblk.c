@@ -34,10 +34,10 @@ static struct pvblk *get_dev(void)
     return NULL;
 }
 
-static void raise_irq(void *ctx)
+static void raise_irq(void *ctx, uint32_t status)
 {
     struct pvblk *b = ctx;
-    pvdev_raise(b->pd, b->window);
+    pvdev_raise(b->pd, b->window, status);
 }
 
 /* One log line per violation (the device entered NEEDS_RESET during this

@@ -64,10 +64,10 @@ static struct pvcons *find(uint32_t domid)
     return kept;
 }
 
-static void raise_irq(void *ctx)
+static void raise_irq(void *ctx, uint32_t status)
 {
     struct pvcons *c = ctx;
-    pvdev_raise(c->pd, c->window);
+    pvdev_raise(c->pd, c->window, status);
 }
 
 static uint64_t cons_read(void *dev, uint64_t off, unsigned size) { return vcons_mmio_read(dev, off, size); }

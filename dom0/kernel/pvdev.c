@@ -37,6 +37,7 @@ struct pv_dom {
     struct pv_dev devs[PLINTH_VIRTIO_MMIO_MAX];
     unsigned ndevs;
     uint64_t requests, notifies, irqs;
+    uint32_t last_seq;     /* of the last request taken off its ring */
 };
 
 static struct pv_dom doms[PV_MAX_DOMS];
@@ -73,10 +74,12 @@ const struct guestmem *pvdev_guestmem(struct pv_dom *pd) { return &pd->gm; }
 uint32_t pvdev_domid(const struct pv_dom *pd) { return pd->domid; }
 const char *pvdev_name(const struct pv_dom *pd) { return pd->name; }
 
-void pvdev_raise(struct pv_dom *pd, unsigned window)
+void pvdev_raise(struct pv_dom *pd, unsigned window, uint32_t status)
 {
     pd->irqs++;
-    long rc = hc2(HC_DOMAIN_IRQ, pd->domid, PLINTH_VIRTIO_MMIO_IRQ_BASE + window);
+    /* last_seq lets the hypervisor drop an interrupt of the device as it
+     * was before a reset we have not taken off the ring yet. */
+    long rc = hc4(HC_DOMAIN_IRQ, pd->domid, PLINTH_VIRTIO_MMIO_IRQ_BASE + window, status, pd->last_seq);
     if (rc < 0 && rc != -PL_ENOENT)
         kprintf("pv: dom%u: %s: %s\n", pd->domid, hc_name(HC_DOMAIN_IRQ), errno_name(rc));
 }
@@ -149,10 +152,13 @@ int pvdev_attach(uint32_t domid, const struct domcfg *cfg)
     memcpy(pd->name, cfg->name, strlen(cfg->name) + 1);
     pd->ndevs = 0;
     pd->requests = pd->notifies = pd->irqs = 0;
+    pd->last_seq = 0;
     if (!pd->ring && !(pd->ring = kalloc(sizeof(*pd->ring), 4096))) {
         release(pd);
         return -PL_ENOMEM;
     }
+    /* A reused page still holds the last client's indices and flag. */
+    memset(pd->ring, 0, sizeof *pd->ring);
     if ((rc = map_window(pd, slot)) < 0) {
         release(pd);
         return rc;
@@ -255,15 +261,15 @@ void pvdev_poll(void)
         }
         while (cons != prod) {
             struct plinth_ioreq rq = r->req[cons % IOREQ_RING_SIZE];
+            pd->last_seq = rq.seq;
             serve(pd, &rq);
             cons++;
             __atomic_store_n(&r->cons, cons, __ATOMIC_RELEASE);
             prod = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE);
         }
         /* A domain that has gone (the hypervisor dropped our mapping of
-         * it with its memory): stop serving it. */
-        static struct plinth_domain_info info;
-        if (hc2(HC_DOMAIN_INFO, pd->domid, HC_PTR(&info)) == -PL_ENOENT) {
+         * it with its memory, then said so on the ring): stop serving it. */
+        if (__atomic_load_n(&r->client_gone, __ATOMIC_ACQUIRE)) {
             hc1(HC_EVTCHN_CLOSE, pd->port);
             release(pd);
         }

@@ -46,7 +46,7 @@ const struct guestmem *pvdev_guestmem(struct pv_dom *pd);
 uint32_t pvdev_domid(const struct pv_dom *pd);
 const char *pvdev_name(const struct pv_dom *pd);
 /* Raise the interrupt of window n of the domain. */
-void pvdev_raise(struct pv_dom *pd, unsigned window);
+void pvdev_raise(struct pv_dom *pd, unsigned window, uint32_t status);
 
 /* Device kinds: each adds the devices its config keys ask for (0 when none)
  * and may have work to do on every poll (e.g. frames from a physical NIC). */

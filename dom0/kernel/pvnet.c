@@ -169,10 +169,10 @@ static void vif_tx(void *ctx, const uint8_t *frame, size_t len)
     vsw_input(&p->br->sw, p->port, frame, len, time_ns());
 }
 
-static void raise_irq(void *ctx)
+static void raise_irq(void *ctx, uint32_t status)
 {
     struct pvnet *p = ctx;
-    pvdev_raise(p->pd, p->window);
+    pvdev_raise(p->pd, p->window, status);
 }
 
 static uint64_t net_read(void *dev, uint64_t off, unsigned size) { return vnet_mmio_read(dev, off, size); }

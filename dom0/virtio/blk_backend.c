@@ -194,7 +194,7 @@ void vblk_set_id(struct vblk_dev *vb, const char *id)
         vb->id[i] = id[i];
 }
 
-void vblk_set_irq(struct vblk_dev *vb, void (*raise)(void *ctx), void *ctx)
+void vblk_set_irq(struct vblk_dev *vb, void (*raise)(void *ctx, uint32_t status), void *ctx)
 {
     vmmio_set_irq(&vb->mmio, raise, ctx);
 }

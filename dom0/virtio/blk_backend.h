@@ -8,7 +8,7 @@
  * Glue (per domU disk):
  *   struct vblk_dev *vb = kalloc(sizeof *vb, 64);          never moved after create
  *   vblk_create(vb, &gm, blkdev_find("disk0"), first, count, ro);
- *   vblk_set_irq(vb, raise, ctx);                           raise(): HC_DOMAIN_IRQ(domid, 16 + n)
+ *   vblk_set_irq(vb, raise, ctx);                           raise(ctx, status): HC_DOMAIN_IRQ(domid, 16 + n, status, seq)
  *   IOREQ_TYPE_MMIO read:   HC_IOREQ_COMPLETE(..., vblk_mmio_read(vb, addr - window, size))
  *   IOREQ_TYPE_MMIO write:  vblk_mmio_write(vb, addr - window, size, data); HC_IOREQ_COMPLETE
  *   IOREQ_TYPE_NOTIFY:      while (vblk_notify(vb, (unsigned)data) > 0) ;  (or later)
@@ -90,7 +90,7 @@ int vblk_create(struct vblk_dev *vb, const struct guestmem *gm, struct blkdev *d
 void vblk_set_id(struct vblk_dev *vb, const char *id);
 
 /* raise(ctx) is called whenever the domU's interrupt must be raised. */
-void vblk_set_irq(struct vblk_dev *vb, void (*raise)(void *ctx), void *ctx);
+void vblk_set_irq(struct vblk_dev *vb, void (*raise)(void *ctx, uint32_t status), void *ctx);
 
 /* Register window accesses, offset relative to the window base. */
 uint64_t vblk_mmio_read(struct vblk_dev *vb, uint64_t offset, unsigned size);

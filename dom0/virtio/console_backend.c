@@ -218,7 +218,7 @@ static const struct vmmio_ops vcons_ops = {
     .config_write = vcons_config_write,
 };
 
-void vcons_set_irq(struct vcons_dev *vc, void (*raise)(void *ctx), void *ctx)
+void vcons_set_irq(struct vcons_dev *vc, void (*raise)(void *ctx, uint32_t status), void *ctx)
 {
     vmmio_set_irq(&vc->mmio, raise, ctx);
 }

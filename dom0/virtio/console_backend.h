@@ -90,7 +90,7 @@ struct vcons_dev {
 int vcons_create(struct vcons_dev *vc, const struct guestmem *gm);
 
 /* raise(ctx) is called whenever the domU's interrupt must be raised. */
-void vcons_set_irq(struct vcons_dev *vc, void (*raise)(void *ctx), void *ctx);
+void vcons_set_irq(struct vcons_dev *vc, void (*raise)(void *ctx, uint32_t status), void *ctx);
 
 /* Register window accesses, offset relative to the window base. */
 uint64_t vcons_mmio_read(struct vcons_dev *vc, uint64_t offset, unsigned size);

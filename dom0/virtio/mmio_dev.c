@@ -31,7 +31,7 @@ int vmmio_init(struct vmmio_dev *d, const struct guestmem *gm, uint32_t device_i
     return 0;
 }
 
-void vmmio_set_irq(struct vmmio_dev *d, void (*raise_irq)(void *), void *ctx)
+void vmmio_set_irq(struct vmmio_dev *d, void (*raise_irq)(void *, uint32_t), void *ctx)
 {
     d->raise_irq = raise_irq;
     d->irq_ctx = ctx;
@@ -46,10 +46,9 @@ bool vmmio_live(const struct vmmio_dev *d)
 
 void vmmio_interrupt(struct vmmio_dev *d, uint32_t bits)
 {
-    d->isr |= bits;
     d->irqs_raised++;
     if (d->raise_irq)
-        d->raise_irq(d->irq_ctx);
+        d->raise_irq(d->irq_ctx, bits);
 }
 
 void vmmio_fail(struct vmmio_dev *d, int err)
@@ -82,7 +81,6 @@ void vmmio_reset(struct vmmio_dev *d)
     d->driver_features = 0;
     d->dev_features_sel = d->drv_features_sel = d->queue_sel = d->shm_sel = 0;
     d->status = 0;
-    d->isr = 0;
     for (unsigned i = 0; i < VMMIO_MAX_QUEUES; i++) {
         memset(&d->q[i], 0, sizeof d->q[i]);
     }
@@ -142,7 +140,9 @@ uint64_t vmmio_read(struct vmmio_dev *d, uint64_t offset, unsigned size)
     case VMMIO_QUEUE_READY:
         return q ? q->ready : 0;
     case VMMIO_INTERRUPT_STATUS:
-        return d->isr;
+        /* The hypervisor answers the guest's reads of InterruptStatus and
+         * takes its acknowledgements: they never reach a device model. */
+        return 0;
     case VMMIO_STATUS:
         return d->status;
     case VMMIO_SHM_LEN_LOW:
@@ -254,9 +254,6 @@ int vmmio_write(struct vmmio_dev *d, uint64_t offset, unsigned size, uint64_t va
     case VMMIO_QUEUE_NOTIFY:
         /* Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index. */
         return vmmio_notify(d, v);
-    case VMMIO_INTERRUPT_ACK:
-        d->isr &= ~v;
-        break;
     case VMMIO_STATUS:
         set_status(d, v);
         break;

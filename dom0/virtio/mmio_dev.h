@@ -112,9 +112,12 @@ struct vmmio_dev {
     uint32_t config_len;           /* <= VMMIO_CONFIG_MAX */
     const struct vmmio_ops *ops;
     void *priv;                    /* the device type's state */
-    /* Interrupt delivery: called every time a notification is due (the
-     * glue raises the domU's line with HC_DOMAIN_IRQ); also counted. */
-    void (*raise_irq)(void *irq_ctx);
+    /* Interrupt delivery: called every time a notification is due, with
+     * the InterruptStatus bits (VMMIO_INT_*) it sets; the glue raises the
+     * domU's line with HC_DOMAIN_IRQ, and the hypervisor keeps
+     * InterruptStatus and serves the guest's reads and acknowledgements of
+     * it (docs/pv-io.md). Also counted. */
+    void (*raise_irq)(void *irq_ctx, uint32_t status);
     void *irq_ctx;
     uint64_t irqs_raised;
 
@@ -122,7 +125,6 @@ struct vmmio_dev {
     uint64_t driver_features;      /* as written; negotiated after FEATURES_OK */
     uint32_t dev_features_sel, drv_features_sel, queue_sel, shm_sel;
     uint32_t status;
-    uint32_t isr;
     uint32_t config_generation;
     int last_error;                /* last error (negative VQ_E* or device code) that forced NEEDS_RESET */
     uint64_t errors;               /* times NEEDS_RESET was entered */
@@ -136,7 +138,7 @@ int vmmio_init(struct vmmio_dev *d, const struct guestmem *gm, uint32_t device_i
                unsigned num_queues, uint16_t queue_num_max, const uint8_t *config, uint32_t config_len,
                const struct vmmio_ops *ops, void *priv);
 
-void vmmio_set_irq(struct vmmio_dev *d, void (*raise_irq)(void *), void *ctx);
+void vmmio_set_irq(struct vmmio_dev *d, void (*raise_irq)(void *, uint32_t), void *ctx);
 
 /* A guest access at offset (0..VMMIO_WINDOW) of the window. Registers
  * take 32-bit aligned accesses only; configuration space 1, 2, 4 or 8

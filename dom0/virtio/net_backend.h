@@ -95,7 +95,7 @@ int vnet_create(struct vnet_dev *vn, const struct guestmem *gm, const uint8_t ma
 
 /* Transmitted frames go to tx(ctx, frame, len) (NULL: dropped, counted as sent). */
 void vnet_set_tx(struct vnet_dev *vn, void (*tx)(void *ctx, const uint8_t *frame, size_t len), void *ctx);
-void vnet_set_irq(struct vnet_dev *vn, void (*raise)(void *ctx), void *ctx);
+void vnet_set_irq(struct vnet_dev *vn, void (*raise)(void *ctx, uint32_t status), void *ctx);
 
 uint64_t vnet_mmio_read(struct vnet_dev *vn, uint64_t offset, unsigned size);
 void vnet_mmio_write(struct vnet_dev *vn, uint64_t offset, unsigned size, uint64_t value);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Plinth device-model interface, ABI version 1.2 (docs/pv-io.md).
+ * Plinth device-model interface, ABI version 1.4 (docs/pv-io.md).
  *
  * A domU's virtio-mmio register windows (the platform layout below) are not
  * backed by anything in the hypervisor: an access to one is decoded and
  * queued as a request on the ring of the device model registered for that
  * domain (dom0), which is notified on an event-channel port. The vCPU waits
- * until the device model completes a read (HC_IOREQ_COMPLETE). Writes need
+ * until the device model completes a read (HC_IOREQ_COMPLETE), except reads
+ * of InterruptStatus, which the hypervisor answers itself. Writes need
  * no completion and the vCPU continues at once: writes to the QueueNotify
  * register are queued as IOREQ_TYPE_NOTIFY, all others as
  * IOREQ_TYPE_POSTED_WRITE.
@@ -29,6 +30,15 @@
  * vector PLINTH_IRQ_VECTOR_BASE + L. */
 #define PLINTH_IRQ_VECTOR_BASE 0x40
 #define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
+/* The transport registers the hypervisor itself takes part in (virtio 1.2
+ * 4.2.2): it keeps each window's InterruptStatus, so that a guest's read
+ * of it and its write to InterruptACK are answered without a trip to the
+ * device model; a write of 0 to Status (a device reset) clears it. */
+#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK 0x064
+#define VIRTIO_MMIO_STATUS 0x070
+#define VIRTIO_INT_USED_BUFFER (1u << 0)   /* InterruptStatus bits */
+#define VIRTIO_INT_CONFIG_CHANGE (1u << 1)
 
 /* ---- hypercalls (continuing include/plinth/evtchn.h) ---- */
 /* (domid, gpa of struct plinth_ioreq_ring in the caller's RAM (4 KiB
@@ -48,7 +58,14 @@
  * caller's RAM, another mapping or device memory. */
 #define HC_FOREIGN_MAP 31
 #define HC_FOREIGN_UNMAP 32        /* (domid) -> 0 */
-/* (domid, line 0..63) -> 0: raise interrupt line `line` in domid. */
+/* (domid, line 0..63, status, seen_seq) -> 0: raise interrupt line `line`
+ * in domid. For the line of virtio-mmio window n (PLINTH_VIRTIO_MMIO_IRQ_BASE
+ * + n), status is the InterruptStatus bits to set (VIRTIO_INT_*, 0 for
+ * none) and seen_seq the seq of the last request of domid the caller has
+ * taken off its ring: an interrupt raised before the caller saw the
+ * domain's last reset of that device (a write of 0 to Status) belongs to
+ * the device before the reset and is dropped (still 0). For other lines
+ * status must be 0. -PL_EINVAL for unknown bits or a line out of range. */
 #define HC_DOMAIN_IRQ 33
 
 #define DOMID_HYPERVISOR 0x7FF0u   /* remote domid for HC_EVTCHN_ALLOC_UNBOUND: events come from the hypervisor */
@@ -82,7 +99,10 @@ struct plinth_ioreq_ring {
     uint32_t prod;
     uint32_t cons;
     uint32_t domid;     /* the domain this ring serves, set by the hypervisor */
-    uint32_t reserved[13];
+    /* Set by the hypervisor (then the port is raised) once that domain has
+     * ended: its RAM is gone, and the device model can let it go. */
+    uint32_t client_gone;
+    uint32_t reserved[12];
     struct plinth_ioreq req[IOREQ_RING_SIZE];
 };
 

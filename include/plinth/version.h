@@ -4,7 +4,7 @@
 
 /* Public ABI version: bumped when include/plinth changes incompatibly. */
 #define PLINTH_ABI_MAJOR 1
-#define PLINTH_ABI_MINOR 3
+#define PLINTH_ABI_MINOR 4
 
 #define PLINTH_VERSION_STRING "0.1.0"
 

@@ -12,7 +12,11 @@
 static uint8_t ram[RAM];
 static struct vblk_dev vb;
 
-static void irq(void *ctx) { (*(unsigned *)ctx)++; }
+static void irq(void *ctx, uint32_t status)
+{
+    (void)status;
+    (*(unsigned *)ctx)++;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,6 +7,7 @@
  * file, hello64.elf ("type=file hello64.elf"), from which it creates dom4
  * "child". */
 #include "guest.h"
+#include "plinth/ioreq.h"
 #include "plinth/start_info.h"
 #include "plinth/version.h"
 
@@ -323,6 +324,29 @@ static void test_memory_map(void)
     CHECK_EQ(hypercall(HC_MEMORY_MAP, ram - 8, 2, 0, 0, 0), -PL_EFAULT, "HC_MEMORY_MAP across the end of RAM: -EFAULT");
 }
 
+/* HC_DOMAIN_IRQ's arguments. ctl is not the victim's device model, so the
+ * InterruptStatus bits of its windows are not ctl's to set; and a plain
+ * raise is not tried, since the victim has no handler for it. */
+static long domain_irq(uint64_t dom, uint64_t line, uint64_t status, uint64_t seq)
+{
+    return hypercall(HC_DOMAIN_IRQ, dom, line, status, seq, 0);
+}
+
+static void test_domain_irq(void)
+{
+    const uint64_t vline = PLINTH_VIRTIO_MMIO_IRQ_BASE;
+    CHECK_EQ(domain_irq(VICTIM, 64, 0, 0), -PL_EINVAL, "HC_DOMAIN_IRQ line 64: -EINVAL");
+    CHECK_EQ(domain_irq(VICTIM, vline, 4, 0), -PL_EINVAL, "HC_DOMAIN_IRQ unknown InterruptStatus bit: -EINVAL");
+    CHECK_EQ(domain_irq(VICTIM, 3, VIRTIO_INT_USED_BUFFER, 0), -PL_EINVAL,
+             "HC_DOMAIN_IRQ status bits on a line of no virtio window: -EINVAL");
+    CHECK_EQ(domain_irq(VICTIM, vline + PLINTH_VIRTIO_MMIO_MAX, VIRTIO_INT_USED_BUFFER, 0), -PL_EINVAL,
+             "HC_DOMAIN_IRQ status bits past the last window: -EINVAL");
+    CHECK_EQ(domain_irq(VICTIM, vline, 0, 1ull << 32), -PL_EINVAL, "HC_DOMAIN_IRQ seq of 33 bits: -EINVAL");
+    CHECK_EQ(domain_irq(VICTIM, vline, VIRTIO_INT_USED_BUFFER, 0), -PL_EPERM,
+             "HC_DOMAIN_IRQ status bits from a domain that is not the device model: -EPERM");
+    CHECK_EQ(domain_irq(99, vline, 0, 0), -PL_ENOENT, "HC_DOMAIN_IRQ to no domain: -ENOENT");
+}
+
 static long irq_bind(uint64_t line, uint64_t vector, uint64_t flags)
 {
     return hypercall(HC_IRQ_BIND, line, vector, flags, 0, 0);
@@ -534,6 +558,7 @@ int main(void)
     test_affinity();
     test_console_read();
     test_memory_map();
+    test_domain_irq();
     test_irq();
     test_create_refused();
     test_create();

@@ -352,7 +352,7 @@ def management_case(emulator, timeout):
                         r"dom4\(child\): starting, 16 MiB, 1 vCPU, weight 300, capped\r?$",
                         r"dom4\(child\): guest hello64: 14 passed, 0 failed",
                         r"ERROR: guest: dom5\(notelf\): cannot load: image: not an ELF file \(30 bytes\)\r?$",
-                        r"dom1\(ctl\): guest ctl: 137 passed, 0 failed",
+                        r"dom1\(ctl\): guest ctl: 144 passed, 0 failed",
                         r"dom2\(victim\): destroyed by dom1",
                         r"dom3\(noctl\): guest noctl: 8 passed, 0 failed",
                         r"guests: 3 modules: 2 exited with code 0, 0 exited with an error code, 0 stopped for "

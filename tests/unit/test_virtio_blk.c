@@ -19,10 +19,15 @@ struct env {
     struct vblk_dev *vb;
     struct tdrv t;
     unsigned irqs;
+    uint32_t irq_status;    /* InterruptStatus bits of every interrupt raised */
     uint8_t *disk_copy;     /* disk contents at setup */
 };
 
-static void count_irq(void *ctx) { ((struct env *)ctx)->irqs++; }
+static void count_irq(void *ctx, uint32_t status)
+{
+    ((struct env *)ctx)->irqs++;
+    ((struct env *)ctx)->irq_status |= status;
+}
 
 static struct env *env_new(bool ro, uint64_t want, uint32_t qsize)
 {
@@ -176,9 +181,8 @@ static void test_roundtrip(void **state)
     h = tblk_post(&e->t, 2, VIRTIO_BLK_T_IN, REGION_SECTORS - 1, T_DATA, 512, true);
     assert_int_equal(complete_one(e, h), 513);
     assert_memory_equal(e->gm.base + T_DATA, e->disk.data + (REGION_FIRST + REGION_SECTORS - 1) * BLK_SECTOR, 512);
-    assert_int_equal(e->vb->mmio.isr & VMMIO_INT_VRING, VMMIO_INT_VRING);
-    vblk_mmio_write(e->vb, VMMIO_INTERRUPT_ACK, 4, VMMIO_INT_VRING);
-    assert_int_equal(vblk_mmio_read(e->vb, VMMIO_INTERRUPT_STATUS, 4), 0);
+    /* Each completion raised a used-buffer interrupt, nothing else. */
+    assert_int_equal(e->irq_status, VMMIO_INT_VRING);
     assert_int_equal(e->irqs, 3);
     env_free(e);
 }
@@ -322,7 +326,6 @@ static void test_reset(void **state)
     vblk_mmio_write(e->vb, VMMIO_STATUS, 4, 0);
     assert_int_equal(vblk_mmio_read(e->vb, VMMIO_STATUS, 4), 0);
     assert_int_equal(vblk_mmio_read(e->vb, VMMIO_QUEUE_READY, 4), 0);
-    assert_int_equal(vblk_mmio_read(e->vb, VMMIO_INTERRUPT_STATUS, 4), 0);
     assert_int_equal(e->vb->mmio.driver_features, 0);
     /* A request posted now is ignored. */
     tblk_post(&e->t, 1, VIRTIO_BLK_T_IN, 0, T_DATA, 512, true);
@@ -528,13 +531,14 @@ static void test_malformed(void **state)
         fill(e, T_DATA, 512, 3);
         complete_one(e, tblk_post(&e->t, 0, VIRTIO_BLK_T_IN, 0, T_DATA, 512, true));
         unsigned irqs = e->irqs;
+        e->irq_status = 0;
         uint16_t used_before = r16(&e->gm, T_USED + 2);
         post_bad(e, (enum bad_case)c);
         tdrv_kick(&e->t, 0);
         if (!vblk_needs_reset(e->vb))
             fail_msg("case %d: no NEEDS_RESET", c);
         assert_int_equal(vblk_mmio_read(e->vb, VMMIO_STATUS, 4) & VIRTIO_STATUS_NEEDS_RESET, VIRTIO_STATUS_NEEDS_RESET);
-        assert_true(vblk_mmio_read(e->vb, VMMIO_INTERRUPT_STATUS, 4) & VMMIO_INT_CONFIG);
+        assert_int_equal(e->irq_status, VMMIO_INT_CONFIG);   /* a configuration change, no used buffer */
         assert_int_equal(e->irqs, irqs + 1);
         if (e->vb->mmio.last_error != -bad_expect[c])
             fail_msg("case %d: error %d, expected %d", c, e->vb->mmio.last_error, -bad_expect[c]);

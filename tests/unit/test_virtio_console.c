@@ -25,7 +25,11 @@ struct env {
     unsigned irqs;
 };
 
-static void count_irq(void *ctx) { ((struct env *)ctx)->irqs++; }
+static void count_irq(void *ctx, uint32_t status)
+{
+    (void)status;
+    ((struct env *)ctx)->irqs++;
+}
 
 static void bring_up(struct env *e, uint64_t want, uint32_t qsize)
 {

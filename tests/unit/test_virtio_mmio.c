@@ -15,6 +15,7 @@ struct dummy {
     uint32_t last_cfg_off;
     uint64_t last_cfg_val;
     unsigned irqs;
+    uint32_t last_irq_status;
 };
 
 /* Echo device: returns every chain with len = bytes it may write. */
@@ -51,7 +52,11 @@ static void dummy_cfg_write(struct vmmio_dev *d, uint32_t off, unsigned size, ui
 
 static const struct vmmio_ops dummy_ops = {dummy_notify, dummy_reset, NULL, dummy_cfg_write};
 
-static void dummy_irq(void *ctx) { ((struct dummy *)ctx)->irqs++; }
+static void dummy_irq(void *ctx, uint32_t status)
+{
+    ((struct dummy *)ctx)->irqs++;
+    ((struct dummy *)ctx)->last_irq_status = status;
+}
 
 static struct dummy *dummy_new(const struct guestmem *gm)
 {
@@ -107,9 +112,8 @@ static void test_config_space(void **state)
     assert_true(tdrv_up(&t, &x->d, &gm, VIRTIO_BIT(VIRTIO_F_VERSION_1), 16));
     vmmio_config_changed(&x->d);
     assert_int_equal(x->irqs, 1);
-    assert_int_equal(vmmio_read(&x->d, VMMIO_INTERRUPT_STATUS, 4), VMMIO_INT_CONFIG);
-    vmmio_write(&x->d, VMMIO_INTERRUPT_ACK, 4, VMMIO_INT_CONFIG);
-    assert_int_equal(vmmio_read(&x->d, VMMIO_INTERRUPT_STATUS, 4), 0);
+    /* A configuration change, for the hypervisor's InterruptStatus. */
+    assert_int_equal(x->last_irq_status, VMMIO_INT_CONFIG);
     free(x);
     tram_free(&gm);
 }

@@ -29,7 +29,11 @@ struct env {
     size_t last_len;
 };
 
-static void count_irq(void *ctx) { ((struct env *)ctx)->irqs++; }
+static void count_irq(void *ctx, uint32_t status)
+{
+    (void)status;
+    ((struct env *)ctx)->irqs++;
+}
 
 static void on_tx(void *ctx, const uint8_t *frame, size_t len)
 {
