@@ -175,13 +175,12 @@ static bool wait_config_irq(unsigned long before)
 {
     uint64_t t0 = rdtsc();
     while (blk.dev.config_changes == before && rdtsc() - t0 < ms_ticks(WAIT_MS)) {
-        hc_set_timer(10ull * 1000 * 1000, VIRTIO_TIMER_VECTOR);
+        virtio_arm_wait_timer();
         if (blk.dev.config_changes != before)
             break;
         sti_hlt();
         cli();
     }
-    hc_set_timer(0, VIRTIO_TIMER_VECTOR);
     return blk.dev.config_changes != before;
 }
 

@@ -86,6 +86,7 @@ uint64_t virtio_tsc_khz(void)
 /* ---------------------------------------------------------------- interrupts */
 static struct virtio_dev *dev_by_vector[256];
 static volatile unsigned long timer_wakeups;
+static volatile uint64_t wait_timer_until; /* TSC by which our armed timer fires; 0: none armed */
 
 static void virtio_isr(struct int_frame *f)
 {
@@ -108,6 +109,7 @@ static void timer_isr(struct int_frame *f)
 {
     (void)f;
     timer_wakeups++;
+    wait_timer_until = 0;
     lapic_eoi();
 }
 
@@ -412,6 +414,15 @@ static void wait_diagnostic(struct virtq *q)
            *(volatile uint16_t *)&q->used->idx, q->last_used, d->irqs);
 }
 
+void virtio_arm_wait_timer(void)
+{
+    uint64_t now = rdtsc();
+    if (wait_timer_until && now < wait_timer_until)
+        return;
+    hc_set_timer(WAIT_SLICE_NS, VIRTIO_TIMER_VECTOR);
+    wait_timer_until = now + WAIT_SLICE_NS / 1000000 * virtio_tsc_khz();
+}
+
 int virtq_wait(struct virtq *q)
 {
     struct virtio_dev *d = q->dev;
@@ -438,16 +449,13 @@ int virtq_wait(struct virtq *q)
         while (rdtsc() - start < limit) {
             if (virtq_has_used(q))
                 break;
-            /* The timer is the safety net for a lost interrupt, and a Plinth
-             * guest may only HLT with a timer armed. */
-            hc_set_timer(WAIT_SLICE_NS, VIRTIO_TIMER_VECTOR);
+            virtio_arm_wait_timer();
             if (virtq_has_used(q))
                 break;
             sti_hlt(); /* atomic: an interrupt after the check still wakes us */
             cli();
             slept = true;
         }
-        hc_set_timer(0, VIRTIO_TIMER_VECTOR);
         if (virtq_has_used(q)) {
             if (slept && d->irqs == irqs0)
                 q->completions_polled++;

@@ -68,10 +68,8 @@
 #define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034
 #define VIRTIO_MMIO_QUEUE_NUM 0x038
 #define VIRTIO_MMIO_QUEUE_READY 0x044
-/* VIRTIO_MMIO_QUEUE_NOTIFY 0x050 comes from plinth/ioreq.h */
-#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK 0x064
-#define VIRTIO_MMIO_STATUS 0x070
+/* VIRTIO_MMIO_QUEUE_NOTIFY, _INTERRUPT_STATUS, _INTERRUPT_ACK and _STATUS
+ * come from plinth/ioreq.h */
 #define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080
 #define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084
 #define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090
@@ -84,8 +82,7 @@
 #define VIRTIO_MMIO_MAGIC 0x74726976u
 #define VIRTIO_MMIO_VERSION_MODERN 2
 
-#define VIRTIO_INT_USED_BUFFER (1u << 0)
-#define VIRTIO_INT_CONFIG_CHANGE (1u << 1)
+/* VIRTIO_INT_USED_BUFFER and VIRTIO_INT_CONFIG_CHANGE: plinth/ioreq.h */
 
 /* Device status (2.1) */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1u
@@ -265,6 +262,12 @@ void virtio_print_stats(const struct virtio_dev *d, const char *prefix);
 
 /* TSC frequency used for timeouts: the start information's tsc_khz, or 1 GHz without one. */
 uint64_t virtio_tsc_khz(void);
+/* Before sleeping for a device: makes sure a timer (VIRTIO_TIMER_VECTOR)
+ * fires within 10 ms, the safety net for a lost interrupt that lets
+ * a waiter look at its time limit. It stays armed across waits rather than
+ * being set and cancelled around each (two hypercalls a wait), so an
+ * occasional sleep ends early on it. */
+void virtio_arm_wait_timer(void);
 
 /* ---------------------------------------------------------------- virtio-blk (5.2) */
 #define VIRTIO_BLK_F_SIZE_MAX 1
