@@ -220,6 +220,7 @@ void domain_destroy(struct domain *d)
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch_vcpu_destroy(d->vcpus[i]);
         kfree(d->vcpus[i]->ioreq_insn);
+        kfree(d->vcpus[i]->fetch_memo);
         kfree(d->vcpus[i]);
     }
     if (d->io_perm)

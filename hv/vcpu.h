@@ -137,6 +137,7 @@ struct vcpu {
     uint32_t ioreq_seq;
     uint64_t ioreq_value;  /* what a read returns, once done */
     struct insn *ioreq_insn; /* the decoded instruction (allocated on first use) */
+    struct fetch_memos *fetch_memo; /* its last instruction fetches (hv/vcpu_fetch.c), allocated on first use */
 };
 
 #define VCPU_IOREQ_NONE 0

@@ -7,6 +7,21 @@ GUEST("mmio");
 #define REG(type, off) (*(volatile type *)(TESTDEV_BASE + (off)))
 #define SCRATCH(type, off) REG(type, TESTDEV_REG_SCRATCH + (off))
 
+/* Code rewritten in place between calls: the hypervisor remembers the
+ * instructions it fetched for emulation (hv/vcpu_fetch.c) and must see the
+ * new bytes at the same RIP. */
+static uint8_t stub[16] __attribute__((aligned(16)));
+static const uint8_t load32[] = { 0x8B, 0x07, 0xC3 };             /* mov (%rdi), %eax; ret */
+static const uint8_t load8[] = { 0x0F, 0xB6, 0x47, 0x01, 0xC3 };  /* movzbl 1(%rdi), %eax; ret */
+
+static uint32_t run_stub(const uint8_t *code, unsigned len, volatile void *reg)
+{
+    for (unsigned i = 0; i < len; i++)
+        ((volatile uint8_t *)stub)[i] = code[i];
+    uint32_t (*fn)(volatile void *) = (uint32_t (*)(volatile void *))(uintptr_t)stub;
+    return fn(reg);
+}
+
 int main(void)
 {
     CHECK_EQ(REG(uint32_t, TESTDEV_REG_MAGIC), TESTDEV_MAGIC, "32-bit read of the magic");
@@ -42,6 +57,12 @@ int main(void)
     w = 0xFFFFFFFF;
     __asm__ __volatile__("movzwl 4(%1), %0" : "+r"(w) : "r"(s) : "memory");
     CHECK_EQ(w, 0x1234, "movzwl load");
+
+    SCRATCH(uint32_t, 0) = 0xA1B2C3D4;
+    CHECK_EQ(run_stub(load32, sizeof(load32), s), 0xA1B2C3D4u, "rewritten code: a 32-bit load");
+    CHECK_EQ(run_stub(load32, sizeof(load32), s), 0xA1B2C3D4u, "rewritten code: the same load again");
+    CHECK_EQ(run_stub(load8, sizeof(load8), s), 0xC3u, "rewritten code: a byte load at the same RIP");
+    CHECK_EQ(run_stub(load32, sizeof(load32), s), 0xA1B2C3D4u, "rewritten code: the 32-bit load once more");
 
     /* Between two count reads: 10 magic reads, so the count grows by 11
      * whether or not a count read counts itself. */
