@@ -98,8 +98,9 @@ void ioreq_handle(struct vcpu *v, const struct vcpu_exit *e)
     bool notify = in->write && off == VIRTIO_MMIO_QUEUE_NOTIFY;
     p.req.type = notify ? IOREQ_TYPE_NOTIFY : in->write ? IOREQ_TYPE_POSTED_WRITE : IOREQ_TYPE_MMIO;
     p.req.seq = __atomic_add_fetch(&d->ioreq_seq, 1, __ATOMIC_RELAXED);
-    if (in->write && off == VIRTIO_MMIO_STATUS && p.req.data == 0) {
-        /* A device reset: its interrupt status starts again from nothing,
+    if (in->write && in->size == 4 && off == VIRTIO_MMIO_STATUS && p.req.data == 0) {
+        /* A device reset (registers take 4-byte accesses only; the device
+         * model ignores others): its interrupt status starts again from nothing,
          * and what the device model raises before it sees this request is
          * for the device as it was (HC_DOMAIN_IRQ drops that). */
         spin_lock(&d->virtio_lock);
