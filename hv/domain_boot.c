@@ -361,8 +361,6 @@ static void stop_children(unsigned parent)
     }
 }
 
-/* BSP housekeeping between picks: finish stopped domains whose vCPUs are
- * all off their CPUs, restart rebooting ones. */
 static bool all_slots_finished(void)
 {
     for (unsigned i = 0; i < SLOT_MAX; i++) {
@@ -375,6 +373,8 @@ static bool all_slots_finished(void)
 static bool finished; /* every slot finished, as of the last scan */
 static uint64_t scanned = ~0ull;  /* the request count of the last full scan */
 
+/* BSP housekeeping between picks: finish stopped domains whose vCPUs are
+ * all off their CPUs, restart rebooting ones. */
 static void reap(void)
 {
     uint64_t requests = schedule_housekeeping_begin();
@@ -390,6 +390,12 @@ static void reap(void)
         if (created && !__atomic_load_n(&s->in_use, __ATOMIC_ACQUIRE))
             continue;
         struct domain *d = __atomic_load_n(&s->d, __ATOMIC_ACQUIRE);
+        if (!d && created) {
+            /* Still being started by HC_DOMAIN_CREATE on another CPU, and
+             * it may stop before its slot names it: look again. */
+            waiting = true;
+            continue;
+        }
         if (!d || d->state != DOMAIN_STOPPED)
             continue;
         if (d->privileged)
