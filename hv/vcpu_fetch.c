@@ -3,7 +3,7 @@
  *
  * A device driver exits from the same few instructions over and over, and
  * walking the guest's tables for each fetch was most of the cost of an
- * emulated MMIO access. So each vCPU remembers its last fetch: the inputs
+ * emulated MMIO access. So a vCPU remembers each fetch: the inputs
  * (RIP, CS, CPL, the paging registers) and every guest-physical read the
  * walk and the fetch made, with the bytes they returned. The walk is a
  * function of exactly those, so when the inputs match and every one of
@@ -40,12 +40,12 @@ struct fetch_memo {
     uint8_t bytes[MEMO_READ_MAX];
 };
 
-_Static_assert(sizeof(struct fetch_memo) * MEMO_ENTRIES + 8 <= HEAP_MAX_OBJECT, "the memos must fit one kmalloc");
-
 struct fetch_memos {
     struct fetch_memo e[MEMO_ENTRIES];
     unsigned next;           /* the entry a new fetch replaces */
 };
+
+_Static_assert(sizeof(struct fetch_memos) <= HEAP_MAX_OBJECT, "the memos must fit one kmalloc");
 
 struct recorder {
     struct domain *d;
@@ -79,27 +79,11 @@ static bool same_inputs(const struct fetch_memo *m, const struct vcpu_state *st,
            m->len == len;
 }
 
-/* Word at a time: this runs on every emulated access. */
-static bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
-{
-    uint64_t x, y;
-    for (; n >= 8; n -= 8, a += 8, b += 8) {
-        __builtin_memcpy(&x, a, 8);
-        __builtin_memcpy(&y, b, 8);
-        if (x != y)
-            return false;
-    }
-    for (; n; n--)
-        if (*a++ != *b++)
-            return false;
-    return true;
-}
-
 static bool reads_unchanged(struct domain *d, const struct fetch_memo *m)
 {
     for (unsigned i = 0; i < m->nreads; i++) {
         const uint8_t *now = domain_ram_ptr(d, m->reads[i].gpa, m->reads[i].len);
-        if (!now || !same_bytes(now, m->reads[i].data, m->reads[i].len))
+        if (!now || memcmp(now, m->reads[i].data, m->reads[i].len) != 0)
             return false;
     }
     return true;
@@ -108,9 +92,12 @@ static bool reads_unchanged(struct domain *d, const struct fetch_memo *m)
 bool vcpu_fetch_insn(struct vcpu *v, const struct vcpu_state *st, uint8_t *buf, unsigned len, unsigned *got)
 {
     unsigned cpl = arch_vcpu_cpl(v);
-    if (!v->fetch_memo && len <= MEMO_READ_MAX)
-        v->fetch_memo = kmalloc(sizeof(struct fetch_memos)); /* zeroed; without it, every fetch walks */
-    struct fetch_memos *ms = len <= MEMO_READ_MAX ? v->fetch_memo : NULL;
+    struct fetch_memos *ms = NULL;
+    if (len <= MEMO_READ_MAX) {
+        if (!v->fetch_memo)
+            v->fetch_memo = kmalloc(sizeof(struct fetch_memos)); /* zeroed; without it, every fetch walks */
+        ms = v->fetch_memo;
+    }
     struct fetch_memo *m = NULL;
     if (ms) {
         for (unsigned i = 0; i < MEMO_ENTRIES; i++) {
