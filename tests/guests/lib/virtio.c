@@ -423,47 +423,52 @@ void virtio_arm_wait_timer(void)
     wait_timer_until = now + WAIT_SLICE_NS / 1000000 * virtio_tsc_khz();
 }
 
+/* Until q has a used buffer (true) or limit TSC ticks after start have
+ * passed (false): spinning in polling mode, else sleeping for the
+ * interrupt (with EVENT_IDX, asking for one at the next used entry).
+ * *slept tells whether it halted at all. */
+static bool wait_used(struct virtq *q, uint64_t start, uint64_t limit, bool *slept)
+{
+    if (virtq_has_used(q))
+        return true;
+    if (q->dev->wait_mode == VIRTIO_WAIT_POLL) {
+        while (rdtsc() - start < limit) {
+            if (virtq_has_used(q))
+                return true;
+            pause();
+        }
+        return virtq_has_used(q);
+    }
+    if (q->event_idx) {
+        *q->used_event = q->last_used;
+        mb(); /* publish used_event before the last look at used->idx */
+    }
+    while (rdtsc() - start < limit) {
+        if (virtq_has_used(q))
+            return true;
+        virtio_arm_wait_timer();
+        if (virtq_has_used(q))
+            return true;
+        sti_hlt(); /* atomic: an interrupt after the check still wakes us */
+        cli();
+        *slept = true;
+    }
+    return virtq_has_used(q);
+}
+
 int virtq_wait(struct virtq *q)
 {
     struct virtio_dev *d = q->dev;
     uint64_t limit = (d->timeout_ms ? d->timeout_ms : DEFAULT_TIMEOUT_MS) * virtio_tsc_khz();
-    uint64_t start = rdtsc();
+    unsigned long irqs0 = d->irqs;
+    bool slept = false;
 
     q->waits++;
-    if (virtq_has_used(q))
+    if (wait_used(q, rdtsc(), limit, &slept)) {
+        if (slept && d->irqs == irqs0)
+            q->completions_polled++;
         return 0;
-    if (d->wait_mode == VIRTIO_WAIT_POLL) {
-        while (rdtsc() - start < limit)
-            for (int i = 0; i < 256; i++) {
-                if (virtq_has_used(q))
-                    return 0;
-                pause();
-            }
-    } else {
-        unsigned long irqs0 = d->irqs;
-        if (q->event_idx) {
-            *q->used_event = q->last_used;
-            mb(); /* publish used_event before the last look at used->idx */
-        }
-        bool slept = false;
-        while (rdtsc() - start < limit) {
-            if (virtq_has_used(q))
-                break;
-            virtio_arm_wait_timer();
-            if (virtq_has_used(q))
-                break;
-            sti_hlt(); /* atomic: an interrupt after the check still wakes us */
-            cli();
-            slept = true;
-        }
-        if (virtq_has_used(q)) {
-            if (slept && d->irqs == irqs0)
-                q->completions_polled++;
-            return 0;
-        }
     }
-    if (virtq_has_used(q))
-        return 0;
     q->timeouts++;
     wait_diagnostic(q);
     return -PL_ETIMEDOUT;
@@ -753,28 +758,8 @@ void vcons_emerg_putc(struct vcons *c, char ch)
 /* Sleeps (IRQ mode) or spins until a receive buffer comes back or the deadline. */
 static bool vcons_wait_rx(struct vcons *c, uint64_t timeout_ms)
 {
-    struct virtq *q = c->rxq;
-    uint64_t start = rdtsc(), limit = timeout_ms * virtio_tsc_khz();
-    if (virtq_has_used(q) || !timeout_ms)
-        return virtq_has_used(q);
-    if (c->dev.wait_mode == VIRTIO_WAIT_POLL) {
-        while (!virtq_has_used(q) && rdtsc() - start < limit)
-            pause();
-        return virtq_has_used(q);
-    }
-    if (q->event_idx) {
-        *q->used_event = q->last_used;
-        mb();
-    }
-    while (!virtq_has_used(q) && rdtsc() - start < limit) {
-        hc_set_timer(WAIT_SLICE_NS, VIRTIO_TIMER_VECTOR);
-        if (virtq_has_used(q))
-            break;
-        sti_hlt();
-        cli();
-    }
-    hc_set_timer(0, VIRTIO_TIMER_VECTOR);
-    return virtq_has_used(q);
+    bool slept = false;
+    return wait_used(c->rxq, rdtsc(), timeout_ms * virtio_tsc_khz(), &slept);
 }
 
 int vcons_read(struct vcons *c, void *buf, uint32_t len, uint64_t timeout_ms)
@@ -871,28 +856,8 @@ int vnet_send(struct vnet *n, const void *frame, uint32_t len)
 /* Wait for a used receive buffer without the timeout diagnostic of virtq_wait. */
 static bool vnet_wait_rx(struct virtq *q, uint64_t timeout_ms)
 {
-    uint64_t limit = timeout_ms * virtio_tsc_khz(), start = rdtsc();
-    bool irq = q->dev->wait_mode == VIRTIO_WAIT_IRQ;
-    if (irq && q->event_idx) {
-        *q->used_event = q->last_used;
-        mb();
-    }
-    bool got = virtq_has_used(q);
-    while (!got && rdtsc() - start < limit) {
-        if (!irq) {
-            pause();
-        } else {
-            hc_set_timer(WAIT_SLICE_NS, VIRTIO_TIMER_VECTOR);
-            if (!virtq_has_used(q)) {
-                sti_hlt();
-                cli();
-            }
-        }
-        got = virtq_has_used(q);
-    }
-    if (irq)
-        hc_set_timer(0, VIRTIO_TIMER_VECTOR);
-    return got;
+    bool slept = false;
+    return wait_used(q, rdtsc(), timeout_ms * virtio_tsc_khz(), &slept);
 }
 
 int vnet_recv(struct vnet *n, void *buf, uint32_t cap, uint64_t timeout_ms)

@@ -20,8 +20,8 @@
  * identity map), so a pointer is the address the device sees.
  *
  * Waiting: in VIRTIO_WAIT_IRQ mode the guest sleeps (sti; hlt) with the
- * HC_SET_TIMER timer armed as a wake-up (a HLT with no timer armed stops a
- * Plinth guest), re-checks the used ring after every wake-up (so a lost
+ * HC_SET_TIMER timer armed as a wake-up, left armed across waits
+ * (virtio_arm_wait_timer), re-checks the used ring after every wake-up (so a lost
  * interrupt costs one timer slice, not a hang; such completions are counted
  * in `completions_polled`), and gives up at a TSC deadline. In
  * VIRTIO_WAIT_POLL mode it spins on the used ring until the deadline. The
