@@ -174,6 +174,11 @@ static int walk(struct vq *q, uint64_t table, uint32_t n, uint32_t i, bool in_in
                 return -VQ_EINDLEN;
             if (!gm_range_ok(q->gm, d.addr, d.len))
                 return -VQ_EBUFRANGE;
+            /* Bounded by what the caller can hold, not only by guest RAM:
+             * zero-length entries take no segment, so a table of millions
+             * of them would otherwise be walked for each request. */
+            if (d.len / VQ_DESC_BYTES > cap)
+                return -VQ_ETOOMANY;
             /* The WRITE flag of the indirect descriptor itself is ignored (2.7.5.3.2). */
             return walk(q, d.addr, d.len / VQ_DESC_BYTES, 0, true, out, segs, cap, seen_write);
         }

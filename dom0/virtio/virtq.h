@@ -104,8 +104,8 @@ int vq_avail_count(struct vq *q);
  * chain length <= queue size (or indirect table entries), every buffer
  * inside RAM, total <= VQ_MAX_TOTAL, readable before writable, INDIRECT
  * only when negotiated and only as the single head descriptor (no NEXT,
- * no nesting), more than cap segments -> VQ_ETOOMANY. Zero-length buffers
- * are skipped. */
+ * no nesting), more than cap segments or an indirect table of more than
+ * cap entries -> VQ_ETOOMANY. Zero-length buffers are skipped. */
 int vq_pop(struct vq *q, struct vq_chain *out, struct vq_seg *segs, uint32_t cap);
 
 /* Return a chain: write used->ring[used_idx % size] = {id, len} and then

@@ -139,6 +139,31 @@ static void test_pop_push(void **state)
     free(ram);
 }
 
+/* An indirect table may hold no more entries than the caller has segments
+ * for, zero-length ones included: they take no segment, so otherwise a
+ * table as big as guest RAM would be walked for every request. */
+static void test_indirect_bound(void **state)
+{
+    (void)state;
+    uint8_t *ram = calloc(1, 65536);
+    struct guestmem gm = {ram, 65536};
+    struct vq q;
+    assert_int_equal(vq_setup(&q, &gm, 8, 0, 4096, 8192, false, true), 0);
+    struct vq_chain c;
+    struct vq_seg s[4];
+    /* Table at 0x7000: a header, two zero-length entries, a status byte. */
+    put_desc(ram, 0x7000, 0, 0x4000, 16, VIRTQ_F_NEXT, 1);
+    put_desc(ram, 0x7000, 1, 0x5000, 0, VIRTQ_F_NEXT, 2);
+    put_desc(ram, 0x7000, 2, 0x5000, 0, VIRTQ_F_NEXT, 3);
+    put_desc(ram, 0x7000, 3, 0x6000, 1, VIRTQ_F_WRITE, 0);
+    put_desc(ram, 0, 0, 0x7000, 4 * 16, VIRTQ_F_INDIRECT, 0);
+    avail_add(ram, 4096, 8, 0);
+    assert_int_equal(vq_pop(&q, &c, s, 2), -VQ_ETOOMANY);   /* two segments, four entries */
+    assert_int_equal(vq_pop(&q, &c, s, 4), 1);              /* room for four: the two real ones */
+    assert_int_equal(c.nseg, 2);
+    free(ram);
+}
+
 /* Wrapping of the 16-bit indices: last_avail near 0xFFFF. */
 static void test_index_wrap(void **state)
 {
@@ -193,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_gm_ptr),      cmocka_unit_test(test_need_event),
         cmocka_unit_test(test_setup_checks), cmocka_unit_test(test_pop_push),
         cmocka_unit_test(test_index_wrap),  cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_indirect_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
