@@ -49,11 +49,16 @@ int arch_msi_enable(uint16_t bdf, void (*handler)(unsigned id), unsigned id)
         return -PL_ENOENT;
     uint64_t flags = spin_lock_irqsave(&msi_lock);
     int vec = -1;
+    /* A device enabled again keeps its vector: one slot per device, so
+     * re-binding cannot use up the vectors. */
     for (unsigned i = 0; i < sizeof(slots) / sizeof(slots[0]) && vec < 0; i++)
-        if (!slots[i].used) {
-            slots[i] = (struct msi_slot){ .handler = handler, .id = id, .bdf = bdf, .used = true };
+        if (slots[i].used && slots[i].bdf == bdf)
             vec = (int)(VEC_MSI_FIRST + i);
-        }
+    for (unsigned i = 0; i < sizeof(slots) / sizeof(slots[0]) && vec < 0; i++)
+        if (!slots[i].used)
+            vec = (int)(VEC_MSI_FIRST + i);
+    if (vec >= 0)
+        slots[vec - VEC_MSI_FIRST] = (struct msi_slot){ .handler = handler, .id = id, .bdf = bdf, .used = true };
     spin_unlock_irqrestore(&msi_lock, flags);
     if (vec < 0)
         return -PL_ENOSPC;
