@@ -332,11 +332,9 @@ static int net_arp(struct netdev *n, int argc, char **argv)
         kprintf("net: bad source IPv4 address '%s'\n", argv[4]);
         return 1;
     }
-    struct arp_wait *w = kalloc(sizeof *w, 64);   /* once per call; small */
-    if (!w) {
-        kprintf("out of memory\n");
-        return 1;
-    }
+    static struct arp_wait wait; /* kalloc'd memory is never freed: not one per call */
+    struct arp_wait *w = &wait;
+    *w = (struct arp_wait){ 0 };
     w->n = n;
     w->target = target;
     w->src = src;
@@ -354,7 +352,7 @@ static int net_arp(struct netdev *n, int argc, char **argv)
     ip_str(tip, sizeof tip, target);
     ip_str(sip, sizeof sip, src);
     uint64_t t0 = time_ns();
-    if (!wait_until(arp_reply_seen, w, ARP_TIMEOUT_US) && !arp_reply_seen(w)) {
+    if (!wait_until(arp_reply_seen, w, ARP_TIMEOUT_US)) {
         kprintf("%s: no ARP reply from %s (src %s) within 2 s, %u other frame(s)\n", n->name, tip,
                 sip, w->seen);
         return 1;

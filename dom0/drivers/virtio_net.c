@@ -87,15 +87,21 @@ static int vnet_recv(struct netdev *n, void *buf, size_t len)
     uint16_t head;
     uint32_t used;
     vnet_reclaim_tx(vn);
-    if (!virtq_take(&vn->rxq, &head, &used))
-        return 0;
-    int16_t i = head < 1024 ? vn->rx_of_head[head] : -1;
-    if (i < 0 || (unsigned)i >= VNET_BUFS)
-        return 0;       /* cannot happen: every posted chain is recorded */
+    int16_t i;
+    for (;;) {
+        if (!virtq_take(&vn->rxq, &head, &used))
+            return 0;
+        i = head < 1024 ? vn->rx_of_head[head] : -1;
+        if (i < 0 || (unsigned)i >= VNET_BUFS)
+            return 0;       /* cannot happen: every posted chain is recorded */
+        if (used > VNET_HDR_LEN)
+            break;
+        /* A header and no frame: not "nothing waiting", go on to the next. */
+        vnet_post_rx(vn, (unsigned)i);
+        virtq_notify(&vn->v, &vn->rxq);
+    }
     int r;
-    if (used <= VNET_HDR_LEN) {
-        r = 0;
-    } else if (used - VNET_HDR_LEN > len) {
+    if (used - VNET_HDR_LEN > len) {
         r = -PL_E2BIG;
     } else {
         memcpy(buf, vn->rx[i].data, used - VNET_HDR_LEN);

@@ -10,7 +10,7 @@
  *   vblk_create(vb, &gm, blkdev_find("disk0"), first, count, ro);
  *   vblk_set_irq(vb, raise, ctx);                           raise(ctx, status): HC_DOMAIN_IRQ(domid, 16 + n, status, seq)
  *   IOREQ_TYPE_MMIO read:   HC_IOREQ_COMPLETE(..., vblk_mmio_read(vb, addr - window, size))
- *   IOREQ_TYPE_MMIO write:  vblk_mmio_write(vb, addr - window, size, data); HC_IOREQ_COMPLETE
+ *   IOREQ_TYPE_POSTED_WRITE: vblk_mmio_write(vb, addr - window, size, data)  (no completion)
  *   IOREQ_TYPE_NOTIFY:      while (vblk_notify(vb, (unsigned)data) > 0) ;  (or later)
  * All of it runs in one dom0 thread per device; nothing here blocks except
  * the synchronous blkdev calls.
@@ -89,7 +89,8 @@ int vblk_create(struct vblk_dev *vb, const struct guestmem *gm, struct blkdev *d
 /* The GET_ID string (at most 20 bytes used; default "<disk>:<first sector hex>"). */
 void vblk_set_id(struct vblk_dev *vb, const char *id);
 
-/* raise(ctx) is called whenever the domU's interrupt must be raised. */
+/* raise(ctx, status) is called whenever the domU's interrupt must be
+ * raised, with the InterruptStatus bits it sets (VMMIO_INT_*). */
 void vblk_set_irq(struct vblk_dev *vb, void (*raise)(void *ctx, uint32_t status), void *ctx);
 
 /* Register window accesses, offset relative to the window base. */

@@ -89,7 +89,8 @@ struct vcons_dev {
  * The struct must stay where it is; gm must outlive it. */
 int vcons_create(struct vcons_dev *vc, const struct guestmem *gm);
 
-/* raise(ctx) is called whenever the domU's interrupt must be raised. */
+/* raise(ctx, status) is called whenever the domU's interrupt must be
+ * raised, with the InterruptStatus bits it sets (VMMIO_INT_*). */
 void vcons_set_irq(struct vcons_dev *vc, void (*raise)(void *ctx, uint32_t status), void *ctx);
 
 /* Register window accesses, offset relative to the window base. */

@@ -147,7 +147,10 @@ void vnet_set_tx(struct vnet_dev *vn, void (*tx)(void *ctx, const uint8_t *frame
     vn->tx_ctx = ctx;
 }
 
-void vnet_set_irq(struct vnet_dev *vn, void (*raise)(void *ctx, uint32_t status), void *ctx) { vmmio_set_irq(&vn->mmio, raise, ctx); }
+void vnet_set_irq(struct vnet_dev *vn, void (*raise)(void *ctx, uint32_t status), void *ctx)
+{
+    vmmio_set_irq(&vn->mmio, raise, ctx);
+}
 
 int vnet_create(struct vnet_dev *vn, const struct guestmem *gm, const uint8_t mac[6])
 {
