@@ -551,6 +551,11 @@ def dom0_devices_case(emulator, timeout):
         write_disk(os.path.join(workdir, "virtio.img"), "virtio")
         write_disk(os.path.join(workdir, "ata.img"), "ata")
 
+    def nic_works_after_crash(log):
+        # The first ARP on net0 and the one after the crasher was stopped.
+        got = len(re.findall(r"net0: 10\.0\.2\.2 is at 52:55:0a:00:02:02", log))
+        return [] if got >= 2 else ["net0 answered %d ARP request(s), expected 2 (before and after the crash)" % got]
+
     # machine "pc": on q35, if=ide disks sit behind AHCI, not the legacy
     # IDE ports the ATA driver uses.
     return dict(name="%s-dom0-devices" % emulator, emulator=emulator, cpus=2, mem=1024, timeout=timeout,
@@ -561,7 +566,8 @@ def dom0_devices_case(emulator, timeout):
                          {"file": "tests/integration/fixtures/crasher.cfg", "cmdline": "type=file crasher.cfg"}],
                 qemu_args=qemu_args, bochs_lines=bochs_lines, setup=setup, interact=steps,
                 expect=expect + [r"guests: all guest memory returned", r"plinth: boot complete"],
-                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING: (?!dom\d+\(crasher\))"])
+                reject=[r"FAIL", r"ERROR:", r"PANIC", r"WARNING: (?!dom\d+\(crasher\))"],
+                check=nic_works_after_crash)
 
 
 CASES += [

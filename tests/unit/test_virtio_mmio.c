@@ -134,10 +134,12 @@ static void test_queues(void **state)
     /* registers of a ready queue do not change */
     tdrv_wr(&t0, VMMIO_QUEUE_SEL, 0);
     assert_int_equal(tdrv_rd(&t0, VMMIO_QUEUE_READY), 1);
+    uint64_t desc_before = x->d.q[0].desc;
+    assert_int_not_equal(desc_before, 0x8000);
     tdrv_wr(&t0, VMMIO_QUEUE_NUM, 4);
     tdrv_wr(&t0, VMMIO_QUEUE_DESC_LOW, 0x8000);
     assert_int_equal(x->d.q[0].num, 16);
-    assert_int_equal(x->d.q[0].vq.desc, 0);
+    assert_int_equal(x->d.q[0].desc, desc_before);
     /* notify dispatches per queue; unknown queues are ignored */
     struct tbuf b = {0x30000, 64, true};
     tdrv_post(&t1, &b, 1);

@@ -220,9 +220,10 @@ static void test_uplink_tags(void **state)
     assert_int_equal(vsw_input(&w->sw, w->p[2], f, n, SEC), 1);
     assert_int_equal(w->s[4].last_len, 1518);
     /* A 1518-byte tagged frame from outside comes in as 1514. */
-    n = tagged(t, MAC_C, MAC_EXT, 10, 100, 11);
+    n = tagged(t, MAC_C, MAC_EXT, 10, 1514, 11);
+    assert_int_equal(n, 1518);
     assert_int_equal(vsw_input(&w->sw, w->p[4], t, n, SEC), 1);
-    assert_int_equal(w->s[2].last_len, 100);
+    assert_int_equal(w->s[2].last_len, 1514);
     free(w);
 }
 
