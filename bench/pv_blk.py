@@ -49,9 +49,9 @@ FIRST, SECTORS = 2048, 16384      # an 8 MiB region, the domU's disk
 COUNT = int(os.environ.get("PV_BLK_COUNT", "256" if os.environ.get("PV_BLK_DISK") == "ata" else "1024"))
 DEPTH = 32
 PROMPT = r"dom0> "
-# Default: dom0's RAM disk mem0 (a file module), completions in step with
-# the instruction stream. PV_BLK_DISK=null: a virtio-blk-pci disk0 on
-# QEMU's null-co driver; =file: on a raw image (host page cache). Those two
+# Default ("both"): dom0's ATA disk on Bochs, then its RAM disk mem0 on
+# QEMU (see the top). PV_BLK_DISK=null: a virtio-blk-pci disk0 on QEMU's
+# null-co driver; =file: on a raw image (host page cache). Those two
 # complete in host time (see docs/performance.md).
 KIND = os.environ.get("PV_BLK_DISK", "both")
 EMU = "bochs" if KIND == "ata" else "qemu"

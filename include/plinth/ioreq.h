@@ -6,11 +6,12 @@
  * backed by anything in the hypervisor: an access to one is decoded and
  * queued as a request on the ring of the device model registered for that
  * domain (dom0), which is notified on an event-channel port. The vCPU waits
- * until the device model completes a read (HC_IOREQ_COMPLETE), except reads
- * of InterruptStatus, which the hypervisor answers itself. Writes need
+ * until the device model completes a read (HC_IOREQ_COMPLETE). Writes need
  * no completion and the vCPU continues at once: writes to the QueueNotify
  * register are queued as IOREQ_TYPE_NOTIFY, all others as
- * IOREQ_TYPE_POSTED_WRITE.
+ * IOREQ_TYPE_POSTED_WRITE. 4-byte reads of InterruptStatus and writes of
+ * InterruptACK never reach the device model: the hypervisor serves them
+ * (see VIRTIO_MMIO_INTERRUPT_STATUS below).
  * The device model reads the domU's memory through a foreign mapping
  * (HC_FOREIGN_MAP) and raises the device's interrupt with HC_DOMAIN_IRQ.
  * All of these calls are for the control domain only (-PL_EPERM).
@@ -51,7 +52,7 @@
  * what the vCPU reads). -PL_ENOENT when that vCPU has no such request (it
  * was completed, or the domain died). */
 #define HC_IOREQ_COMPLETE 30
-/* (domid, dst gpa (2 MiB aligned, above the caller's RAM)) -> bytes mapped:
+/* (domid, dst gpa (2 MiB aligned, at or above 64 GiB, below 2^46)) -> bytes mapped:
  * all of domid's RAM appears at dst in the caller's address space, readable
  * and writable, until HC_FOREIGN_UNMAP or either domain ends. -PL_EBUSY if
  * that domain is already mapped; -PL_EINVAL for a dst that overlaps the
@@ -62,10 +63,13 @@
  * in domid. For the line of virtio-mmio window n (PLINTH_VIRTIO_MMIO_IRQ_BASE
  * + n), status is the InterruptStatus bits to set (VIRTIO_INT_*, 0 for
  * none) and seen_seq the seq of the last request of domid the caller has
- * taken off its ring: an interrupt raised before the caller saw the
- * domain's last reset of that device (a write of 0 to Status) belongs to
- * the device before the reset and is dropped (still 0). For other lines
- * status must be 0. -PL_EINVAL for unknown bits or a line out of range. */
+ * taken off its ring: an interrupt with status bits raised before the
+ * caller saw the domain's last reset of that device (a 4-byte write of 0
+ * to Status) belongs to the device before the reset and is dropped (still
+ * 0). For other lines status must be 0. -PL_EINVAL for unknown bits, bits
+ * on another line, a line out of range or a seen_seq wider than 32 bits;
+ * -PL_EPERM for status bits from a domain that is not domid's device
+ * model; -PL_ENOENT when domid is not running. */
 #define HC_DOMAIN_IRQ 33
 
 #define DOMID_HYPERVISOR 0x7FF0u   /* remote domid for HC_EVTCHN_ALLOC_UNBOUND: events come from the hypervisor */
